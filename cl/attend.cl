@@ -1,0 +1,278 @@
+/* attend.cl — band-masked flash attention (online softmax over key tiles) for
+ * one-shot prefill, chunked prefill and batched decode, plus the merge of
+ * flash-decoding splits. Keys come from two sources: the KV ring (positions
+ * before the chunk) and the chunk's own fresh K/V, so a chunk never depends on
+ * ring slots it is about to overwrite.
+ *
+ * Work layout: local (BLOCK_M, G, 1), global (n_qblocks*BLOCK_M, n_heads,
+ * n_batch*n_split) with G = n_heads / n_kv_heads, so a work-group owns BLOCK_M
+ * queries of one batch entry for one kv head and all its query heads: each K/V
+ * tile is read once per group. The band for query i is
+ *     j < n_sink  or  (i - win_left <= j <= i + win_right and (i - j) % dil == 0)
+ * (causal: win_right = 0; bidirectional: win_left = win_right = W - 1; full:
+ * reach 1 << 30). The key range of a work-group comes from the band, so tiles
+ * outside it are never loaded; tiles the whole group sees skip masking. */
+
+#ifndef BLOCK_M
+#define BLOCK_M 16    /* queries per work-group (each with all G query heads) */
+#endif
+#ifndef BLOCK_N
+#define BLOCK_N 32    /* keys per tile */
+#endif
+#ifndef USE_LOCAL
+#define USE_LOCAL 0   /* 1 = stage K/V tiles in local memory (GPUs); 0 = read global (CPUs) */
+#endif
+#ifndef HAS_SOFTCAP
+#define HAS_SOFTCAP 0 /* compile in s = softcap * tanh(s / softcap) */
+#endif
+#ifndef HAS_SINK_LOGITS
+#define HAS_SINK_LOGITS 0 /* compile in the learned per-head sink logit */
+#endif
+#ifndef HAS_DILATION
+#define HAS_DILATION 0 /* compile in the (i - j) % dil test */
+#endif
+
+#define WG_SIZE (BLOCK_M * (int)get_local_size(1)) /* G = local size 1 */
+#define LOG2E 1.4426950408889634f
+/* finite "minus infinity" for the running max: exp2(m_old - m_new) stays defined
+ * even while every key so far was masked */
+#define NEG_BIG (-3.0e38f)
+
+/* one segment of keys [j_begin, j_end) from one source */
+typedef struct segment {
+    int j_begin, j_end;
+    int from_ring;
+    int all_visible; /* sinks: every query of the group sees every key */
+} segment;
+
+inline int band_visible(int i, int j, int n_sink, int win_left, int win_right, int dil)
+{
+    if (j < n_sink)
+        return 1;
+    if (j < i - win_left || j > i + win_right)
+        return 0;
+#if HAS_DILATION
+    return ((i - j) % dil) == 0;
+#else
+    return 1;
+#endif
+}
+
+/* slot of absolute position p in a ring of n_sink pinned + span rolling slots */
+inline int ring_slot(int p, int n_sink, int span)
+{
+    return p < n_sink ? p : n_sink + (p - n_sink) % span;
+}
+
+inline float finish_score(float s, float scale, float softcap)
+{
+    s *= scale;
+#if HAS_SOFTCAP
+    s = softcap * tanh(s / softcap);
+#endif
+    return s * LOG2E; /* softmax in base 2 */
+}
+
+/* offset (in elements) of key j's row for kv head kvh */
+inline long key_offset(int j, int from_ring, int pos0, int row0, int ring_base, int n_sink,
+                       int span, int n_kv_heads, int kvh)
+{
+    long row = from_ring ? (long)ring_base + ring_slot(j, n_sink, span) : (long)row0 + (j - pos0);
+    return (row * n_kv_heads + kvh) * HEAD_DIM;
+}
+
+__kernel void attend(__global const io_t *q, __global const io_t *k, __global const io_t *v,
+                     __global io_t *out, __global const kv_t *ring_k,
+                     __global const kv_t *ring_v,
+                     __global const int *batch_info, /* [n_batch][3]: ring_base, pos0, row0 */
+                     __global float *partial,        /* n_split > 1: [row][h][split][2+HEAD_DIM] */
+                     __global const float *sink_logits, int n_rows, int n_heads,
+                     int n_kv_heads, int n_sink, int win_left, int win_right, int dil,
+                     int span, float scale, float softcap, int n_split)
+{
+    const int qi = get_global_id(0);
+    const int h = get_global_id(1);
+    const int kvh = get_group_id(1);
+    const int b = get_group_id(2) / n_split;
+    const int split = get_group_id(2) % n_split;
+    const int ring_base = batch_info[3 * b + 0];
+    const int pos0 = batch_info[3 * b + 1];
+    const int row0 = batch_info[3 * b + 2];
+    const int valid = qi < n_rows;
+    const int i = pos0 + (valid ? qi : n_rows - 1);
+
+    /* the group's queries and the keys their band can reach */
+    const int i_first = pos0 + (int)get_group_id(0) * BLOCK_M;
+    const int i_last = min(i_first + BLOCK_M, pos0 + n_rows) - 1;
+    const int key_end = pos0 + n_rows;
+    const int lo = max(0, i_first - win_left);
+    const int hi_excl = min(key_end, (int)min((long)i_last + win_right + 1, (long)key_end));
+    const int sink_end = min(n_sink, lo);
+
+    /* up to four segments: sinks and band, each split at the chunk start */
+    segment seg[4];
+    int n_seg = 0;
+    int cut = min(sink_end, pos0);
+    if (cut > 0)
+        seg[n_seg++] = (segment){0, cut, 1, 1};
+    if (sink_end > cut)
+        seg[n_seg++] = (segment){cut, sink_end, 0, 1};
+    cut = clamp(pos0, lo, max(lo, hi_excl));
+    if (cut > lo)
+        seg[n_seg++] = (segment){lo, cut, 1, 0};
+    if (hi_excl > cut)
+        seg[n_seg++] = (segment){cut, hi_excl, 0, 0};
+
+    int n_tiles = 0;
+    for (int s = 0; s < n_seg; s++)
+        n_tiles += (seg[s].j_end - seg[s].j_begin + BLOCK_N - 1) / BLOCK_N;
+    const int t_begin = (int)((long)n_tiles * split / n_split);
+    const int t_end = (int)((long)n_tiles * (split + 1) / n_split);
+
+    /* this work-item's query row, scaled into registers */
+    const long q_off = ((long)(row0 + (valid ? qi : n_rows - 1)) * n_heads + h) * HEAD_DIM;
+    VT qv[N_VEC], acc[N_VEC];
+    for (int c = 0; c < N_VEC; c++) {
+        qv[c] = LOAD_IO(c, q + q_off);
+        acc[c] = (VT)(0.0f);
+    }
+    float m = NEG_BIG, l = 0.0f;
+
+#if USE_LOCAL
+    __local float k_tile[BLOCK_N * HEAD_DIM];
+    __local float v_tile[BLOCK_N * HEAD_DIM];
+    const int lid = get_local_id(1) * BLOCK_M + get_local_id(0);
+#endif
+
+    int s = 0, seg_tile0 = 0;
+    for (int t = t_begin; t < t_end; t++) {
+        /* find the segment holding global tile t (tiles only move forward) */
+        while (t - seg_tile0 >= (seg[s].j_end - seg[s].j_begin + BLOCK_N - 1) / BLOCK_N) {
+            seg_tile0 += (seg[s].j_end - seg[s].j_begin + BLOCK_N - 1) / BLOCK_N;
+            s++;
+        }
+        const int j0 = seg[s].j_begin + (t - seg_tile0) * BLOCK_N;
+        const int jn = min(BLOCK_N, seg[s].j_end - j0);
+        const int from_ring = seg[s].from_ring;
+        const int interior = seg[s].all_visible ||
+                             (!HAS_DILATION && jn == BLOCK_N && j0 >= i_last - win_left &&
+                              j0 + BLOCK_N - 1 <= i_first + win_right);
+        const int ring_base_kv = ring_base;
+
+#if USE_LOCAL
+        /* stage the tile as fp32; rows past jn are never read */
+        for (int e = lid; e < jn * N_VEC; e += WG_SIZE) {
+            const int jj = e / N_VEC, c = e % N_VEC;
+            const long off = key_offset(j0 + jj, from_ring, pos0, row0, ring_base_kv, n_sink,
+                                        span, n_kv_heads, kvh);
+            VT kx, vx;
+            if (from_ring) {
+                kx = LOAD_KV(c, ring_k + off);
+                vx = LOAD_KV(c, ring_v + off);
+            } else {
+                kx = LOAD_IO(c, k + off);
+                vx = LOAD_IO(c, v + off);
+            }
+            VSTORE_F(kx, jj * N_VEC + c, k_tile);
+            VSTORE_F(vx, jj * N_VEC + c, v_tile);
+        }
+        barrier(CLK_LOCAL_MEM_FENCE);
+#define K_ROW(jj, off, c) VLOAD_F((jj) * N_VEC + (c), k_tile)
+#define V_ROW(jj, off, c) VLOAD_F((jj) * N_VEC + (c), v_tile)
+#else
+#define K_ROW(jj, off, c) (from_ring ? LOAD_KV(c, ring_k + (off)) : LOAD_IO(c, k + (off)))
+#define V_ROW(jj, off, c) (from_ring ? LOAD_KV(c, ring_v + (off)) : LOAD_IO(c, v + (off)))
+#endif
+
+        /* scores of this tile, base-2 scaled; masked keys get -inf */
+        float sc[BLOCK_N];
+        float m_tile = NEG_BIG;
+        for (int jj = 0; jj < jn; jj++) {
+            const int j = j0 + jj;
+            const long off = key_offset(j, from_ring, pos0, row0, ring_base_kv, n_sink, span,
+                                        n_kv_heads, kvh);
+            VT d = qv[0] * K_ROW(jj, off, 0);
+            for (int c = 1; c < N_VEC; c++)
+                d = mad(qv[c], K_ROW(jj, off, c), d);
+            float x = finish_score(HSUM(d), scale, softcap);
+            if (!interior && !band_visible(i, j, n_sink, win_left, win_right, dil))
+                x = -INFINITY;
+            sc[jj] = x;
+            m_tile = fmax(m_tile, x);
+        }
+        const float m_new = fmax(m, m_tile);
+        const float alpha = exp2(m - m_new);
+        l *= alpha;
+        for (int c = 0; c < N_VEC; c++)
+            acc[c] *= alpha;
+        for (int jj = 0; jj < jn; jj++) {
+            const float p = exp2(sc[jj] - m_new);
+            const long off = key_offset(j0 + jj, from_ring, pos0, row0, ring_base_kv, n_sink,
+                                        span, n_kv_heads, kvh);
+            l += p;
+            for (int c = 0; c < N_VEC; c++)
+                acc[c] = mad((VT)(p), V_ROW(jj, off, c), acc[c]);
+        }
+        m = m_new;
+#undef K_ROW
+#undef V_ROW
+        /* keep the group on the same tile: on GPUs the tile is overwritten next, on
+         * CPUs it keeps the tile hot in cache for every work-item of the group */
+        barrier(CLK_LOCAL_MEM_FENCE);
+    }
+
+    if (!valid)
+        return;
+    const long row = (long)row0 + qi;
+    if (n_split > 1) {
+        __global float *p = partial + ((row * n_heads + h) * n_split + split) * (2 + HEAD_DIM);
+        p[0] = m;
+        p[1] = l;
+        for (int c = 0; c < N_VEC; c++)
+            VSTORE_F(acc[c], c, p + 2);
+        return;
+    }
+#if HAS_SINK_LOGITS
+    {
+        const float sl = sink_logits[h] * LOG2E;
+        const float m2 = fmax(m, sl);
+        const float a = exp2(m - m2);
+        l = l * a + exp2(sl - m2);
+        for (int c = 0; c < N_VEC; c++)
+            acc[c] *= a;
+    }
+#endif
+    const float inv = l > 0.0f ? 1.0f / l : 0.0f; /* no visible key: zeros, never NaN */
+    for (int c = 0; c < N_VEC; c++)
+        STORE_IO(acc[c] * inv, c, out + (row * n_heads + h) * HEAD_DIM);
+}
+
+/* Merges the n_split partial (max, sum, acc) of each (row, head) written by
+ * attend. Global (N_VEC, n_heads, n_rows_total): one vector of the output each. */
+__kernel void attend_merge(__global const float *partial, __global io_t *out,
+                           __global const float *sink_logits, int n_heads, int n_split)
+{
+    const int c = get_global_id(0);
+    const int h = get_global_id(1);
+    const long row = get_global_id(2);
+    __global const float *p = partial + (row * n_heads + h) * n_split * (2 + HEAD_DIM);
+    float m = NEG_BIG;
+    for (int s = 0; s < n_split; s++)
+        m = fmax(m, p[s * (2 + HEAD_DIM)]);
+#if HAS_SINK_LOGITS
+    const float sl = sink_logits[h] * LOG2E;
+    m = fmax(m, sl);
+    float l = exp2(sl - m);
+#else
+    float l = 0.0f;
+#endif
+    VT acc = (VT)(0.0f);
+    for (int s = 0; s < n_split; s++) {
+        __global const float *ps = p + s * (2 + HEAD_DIM);
+        const float a = exp2(ps[0] - m);
+        l = mad(ps[1], a, l);
+        acc = mad((VT)(a), VLOAD_F(c, ps + 2), acc);
+    }
+    const float inv = l > 0.0f ? 1.0f / l : 0.0f;
+    STORE_IO(acc * inv, c, out + (row * n_heads + h) * HEAD_DIM);
+}

@@ -1,0 +1,225 @@
+/* swacl.h — public API of swacl, portable OpenCL sliding-window attention
+ * with a rolling-buffer KV cache. Semantics: docs in README.md.
+ *
+ * Thread safety: a swacl_context and everything made from it (caches) must be
+ * used by one thread at a time; distinct contexts are independent. Functions
+ * that take no context (status strings, the reference, device listing) are
+ * safe to call from any thread.
+ *
+ * Conventions: every call returns swacl_status; on failure the context's
+ * swacl_last_error() says why, and nothing the call was given has been
+ * changed. Destroy functions accept NULL. The library never exits, aborts or
+ * prints. OpenCL objects the caller passes in (cl_mem) are borrowed: they are
+ * never retained past the call's enqueue nor released. */
+#ifndef SWACL_H
+#define SWACL_H
+
+#ifndef CL_TARGET_OPENCL_VERSION
+#define CL_TARGET_OPENCL_VERSION 120
+#endif
+#include <CL/cl.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define SWACL_VERSION_MAJOR 0
+#define SWACL_VERSION_MINOR 1
+#define SWACL_VERSION_PATCH 0
+#define SWACL_VERSION_NUMBER \
+    (SWACL_VERSION_MAJOR * 10000 + SWACL_VERSION_MINOR * 100 + SWACL_VERSION_PATCH)
+#define SWACL_VERSION_STRING "0.1.0"
+
+/* the version of the library actually linked (compare with SWACL_VERSION_NUMBER) */
+unsigned    swacl_version_number(void);
+const char *swacl_version_string(void);
+
+/* One list makes the status enum and its strings. Codes are pinned. */
+#define SWACL_STATUS_MAP(XX)                                                         \
+    XX(OK, 0, "success")                                                             \
+    XX(ERR_INVALID_ARGUMENT, -1, "invalid argument")                                 \
+    XX(ERR_UNSUPPORTED, -2, "valid request not supported by this build or device")   \
+    XX(ERR_NO_DEVICE, -3, "no matching OpenCL device")                               \
+    XX(ERR_BUILD, -4, "OpenCL program build failed")                                 \
+    XX(ERR_OUT_OF_MEMORY, -5, "out of memory")                                       \
+    XX(ERR_OPENCL, -6, "OpenCL call failed")                                         \
+    XX(ERR_IO, -7, "input/output error")
+
+typedef enum swacl_status {
+#define SWACL_STATUS_ENUM_(name, code, text) SWACL_##name = code,
+    SWACL_STATUS_MAP(SWACL_STATUS_ENUM_)
+#undef SWACL_STATUS_ENUM_
+} swacl_status;
+
+/* a static string for any value, "unknown status" for values not in the map */
+const char *swacl_status_string(swacl_status s);
+
+typedef enum swacl_dtype { SWACL_F32 = 0, SWACL_F16 = 1 } swacl_dtype;
+
+/* Where a cache keeps keys rotated (see README "RoPE policy"). */
+typedef enum swacl_rope_policy {
+    SWACL_ROPE_NONE = 0,     /* keys arrive already rotated at absolute positions */
+    SWACL_ROPE_IN_CACHE = 1  /* StreamingLLM: keys and queries arrive unrotated;
+                                swacl rotates them by their position inside the cache */
+} swacl_rope_policy;
+
+typedef struct swacl_context swacl_context;
+typedef struct swacl_cache swacl_cache;
+
+/* One attention layer. Zero-initialised fields mean the defaults. */
+typedef struct swacl_attn_config {
+    int   n_heads, n_kv_heads, head_dim; /* n_heads % n_kv_heads == 0; head_dim % 8 == 0, 32..256 */
+    int   window;        /* W visible recent tokens, the query included; 0 = full attention */
+    int   n_sink;        /* pinned first positions, always visible */
+    int   dilation;      /* 0 or 1 = dense; D > 1 sees every D-th token, W of them (causal only) */
+    int   bidirectional; /* 0 = causal; 1 = |i - j| < W (encoders) */
+    float scale;         /* 0 = 1/sqrt(head_dim) */
+    float softcap;       /* 0 = off; else s = softcap * tanh(s / softcap) */
+    const float *sink_logits; /* NULL = none; else n_heads learned sink logits (copied) */
+    swacl_dtype dtype;   /* q, k, v, out element type */
+    swacl_dtype kv_dtype;/* KV cache storage type */
+    swacl_rope_policy rope; /* cache layers only; SWACL_ROPE_NONE for one-shot attention */
+    float rope_theta;    /* RoPE base for SWACL_ROPE_IN_CACHE; 0 = 10000 */
+} swacl_attn_config;
+
+typedef struct swacl_context_options {
+    const char *device;    /* NULL = $SWACL_DEVICE, else the default device (first GPU, else first) */
+    const char *cache_dir; /* NULL = $SWACL_CACHE_DIR, else $XDG_CACHE_HOME/swacl, else ~/.cache/swacl */
+    int profiling;         /* 1 = record kernel times (swacl_profile_read) */
+} swacl_context_options;
+
+typedef struct swacl_cache_options {
+    int n_layers;
+    const swacl_attn_config *layers; /* n_layers entries (copied) */
+    int max_seqs;        /* sequences held at once */
+    int max_context;     /* slots for W == 0 layers (positions 0 .. max_context-1) */
+    int max_chunk;       /* tokens per prefill launch; 0 = library default for the device */
+} swacl_cache_options;
+
+/* ---- devices ------------------------------------------------------------ */
+
+typedef struct swacl_device_info {
+    char selector[16];        /* "P:D", accepted by SWACL_DEVICE */
+    char platform[128], vendor[128], name[128];
+    char device_version[128], driver_version[128];
+    char type[16];            /* "gpu", "cpu", "accelerator", "other" */
+    int  compute_units;
+    int  max_work_group_size;
+    int  has_fp16;            /* cl_khr_fp16 */
+    int  has_subgroups;
+    int  local_mem_is_global; /* local memory emulated in global memory (CPUs) */
+    uint64_t local_mem_bytes, global_mem_bytes, max_alloc_bytes;
+    char params[64];          /* name of the kernel parameter set swacl would use */
+    char params_detail[192];  /* its values, e.g. "BLOCK_M=16 BLOCK_N=32 ..." */
+} swacl_device_info;
+
+/* Lists up to max devices of every platform into out (may be NULL to count).
+ * *n_out receives the total number of devices. */
+swacl_status swacl_devices_list(swacl_device_info *out, int max, int *n_out);
+
+/* ---- context ------------------------------------------------------------ */
+
+/* Creates a context on one device. opt may be NULL. On failure *out is NULL and
+ * the reason is in swacl_last_error(NULL) for this thread's last failed create. */
+swacl_status swacl_context_create(const swacl_context_options *opt, swacl_context **out);
+void         swacl_context_destroy(swacl_context *ctx);
+/* the context's last error message ("" if none); with ctx == NULL, the message
+ * of the calling thread's last failed swacl_context_create */
+const char  *swacl_last_error(const swacl_context *ctx);
+swacl_status swacl_context_device_info(const swacl_context *ctx, swacl_device_info *out);
+/* borrowed: owned by the context, valid until it is destroyed */
+cl_context       swacl_context_cl_context(const swacl_context *ctx);
+cl_command_queue swacl_context_cl_queue(const swacl_context *ctx);
+cl_device_id     swacl_context_cl_device(const swacl_context *ctx);
+/* waits for everything enqueued on the context's queue */
+swacl_status     swacl_finish(swacl_context *ctx);
+
+/* Kernel time recorded since the last read (needs options.profiling = 1). */
+typedef struct swacl_profile {
+    double kernel_ms;   /* sum of kernel execution times, from OpenCL events */
+    int    n_kernels;   /* number of kernel launches */
+} swacl_profile;
+/* reads and clears the accumulated profile; waits for the queue first */
+swacl_status swacl_profile_read(swacl_context *ctx, swacl_profile *out);
+
+/* ---- one-shot attention (no cache) -------------------------------------- */
+
+/* Band-masked attention over one whole sequence of n_tokens.
+ * q, out: [n_tokens][n_heads][head_dim]; k, v: [n_tokens][n_kv_heads][head_dim]
+ * of cfg->dtype. Asynchronous on the context's queue. */
+swacl_status swacl_attention(swacl_context *ctx, const swacl_attn_config *cfg, int n_tokens,
+                             cl_mem q, cl_mem k, cl_mem v, cl_mem out);
+/* the same on host arrays: copies in, runs, copies out, waits */
+swacl_status swacl_attention_host(swacl_context *ctx, const swacl_attn_config *cfg,
+                                  int n_tokens, const void *q, const void *k, const void *v,
+                                  void *out);
+
+/* ---- rolling-buffer KV cache --------------------------------------------- */
+
+/* Device-resident cache for n_layers (each its own config) x max_seqs sequences.
+ * SWA layers hold n_sink + W*D slots, full layers max_context. */
+swacl_status swacl_cache_create(swacl_context *ctx, const swacl_cache_options *opt,
+                                swacl_cache **out);
+void         swacl_cache_destroy(swacl_cache *c);
+/* exact device bytes held by the cache (constant for its lifetime) */
+size_t       swacl_cache_device_bytes(const swacl_cache *c);
+/* the KV bytes a cache with these options would hold (K and V rings of every
+ * layer and sequence), without a device: for planning memory */
+swacl_status swacl_cache_plan_bytes(const swacl_cache_options *opt, uint64_t *bytes_out);
+
+/* Appends n_tokens of sequence seq at layer (positions pos .. pos+n_tokens-1,
+ * pos = swacl_cache_seq_pos) and writes their attention output. Device buffers
+ * as in swacl_attention; asynchronous. */
+swacl_status swacl_prefill(swacl_cache *c, int layer, int seq, int n_tokens, cl_mem q,
+                           cl_mem k, cl_mem v, cl_mem out);
+swacl_status swacl_prefill_host(swacl_cache *c, int layer, int seq, int n_tokens,
+                                const void *q, const void *k, const void *v, void *out);
+
+/* One new token for each of n_seqs distinct sequences; row r of q/k/v/out
+ * belongs to seqs[r]. q, out: [n_seqs][n_heads][head_dim]. */
+swacl_status swacl_decode(swacl_cache *c, int layer, int n_seqs, const int *seqs, cl_mem q,
+                          cl_mem k, cl_mem v, cl_mem out);
+swacl_status swacl_decode_host(swacl_cache *c, int layer, int n_seqs, const int *seqs,
+                               const void *q, const void *k, const void *v, void *out);
+
+/* number of tokens sequence seq holds at layer (its next position) */
+swacl_status swacl_cache_seq_pos(const swacl_cache *c, int layer, int seq, int64_t *pos_out);
+/* forgets a sequence at every layer */
+swacl_status swacl_cache_seq_reset(swacl_cache *c, int seq);
+/* copies sequence src into dst at every layer (prefix fork); src == dst is a no-op */
+swacl_status swacl_cache_seq_copy(swacl_cache *c, int src, int dst);
+/* Saves a sequence's state (every layer) into a versioned host blob.
+ * With buf == NULL, *size_out receives the size needed. */
+swacl_status swacl_cache_seq_save(swacl_cache *c, int seq, void *buf, size_t buf_size,
+                                  size_t *size_out);
+/* restores a blob made by swacl_cache_seq_save for a cache of the same layer
+ * configs; a truncated or foreign blob is rejected and changes nothing */
+swacl_status swacl_cache_seq_restore(swacl_cache *c, int seq, const void *buf, size_t size);
+
+/* ---- RoPE helper ------------------------------------------------------- */
+
+/* Rotates x [n_tokens][n_heads][head_dim] (dtype) in place, token t at
+ * positions[t] (host array), rotate-half (GPT-NeoX / Hugging Face) pairing,
+ * base theta (0 = 10000). Asynchronous. */
+swacl_status swacl_rope(swacl_context *ctx, swacl_dtype dtype, int n_tokens, int n_heads,
+                        int head_dim, float theta, const int32_t *positions, cl_mem x);
+swacl_status swacl_rope_host(swacl_context *ctx, swacl_dtype dtype, int n_tokens, int n_heads,
+                             int head_dim, float theta, const int32_t *positions, void *x);
+
+/* ---- reference ---------------------------------------------------------- */
+
+/* Naive float64 attention exactly per the semantics; same layout and dtype as
+ * swacl_attention_host. Needs no device. */
+swacl_status swacl_reference_attention(const swacl_attn_config *cfg, int n_tokens,
+                                       const void *q, const void *k, const void *v, void *out);
+
+/* fp16 <-> fp32 conversion of IEEE half bit patterns (round to nearest even) */
+uint16_t swacl_f32_to_f16(float f);
+float    swacl_f16_to_f32(uint16_t h);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* SWACL_H */

@@ -1,0 +1,275 @@
+/* attention.c — layer-config validation, the band of a config, launches of the
+ * attend kernel (tile sizes, flash-decoding splits) and one-shot attention. */
+#include "internal.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+size_t swacl_dtype_size(swacl_dtype t) { return t == SWACL_F16 ? 2 : 4; }
+
+swacl_status swacl_config_check(const swacl_attn_config *cfg, char *msg, size_t n)
+{
+#define BAD(...) (snprintf(msg, n, __VA_ARGS__), SWACL_ERR_INVALID_ARGUMENT)
+    if (!cfg)
+        return BAD("config is NULL");
+    if (cfg->n_heads <= 0 || cfg->n_kv_heads <= 0)
+        return BAD("n_heads (%d) and n_kv_heads (%d) must be positive", cfg->n_heads,
+                   cfg->n_kv_heads);
+    if (cfg->n_heads % cfg->n_kv_heads != 0)
+        return BAD("n_heads (%d) must be a multiple of n_kv_heads (%d)", cfg->n_heads,
+                   cfg->n_kv_heads);
+    if (cfg->head_dim < 32 || cfg->head_dim > 256 || cfg->head_dim % 8 != 0)
+        return BAD("head_dim (%d) must be a multiple of 8 from 32 to 256", cfg->head_dim);
+    if (cfg->window < 0 || cfg->n_sink < 0 || cfg->dilation < 0)
+        return BAD("window (%d), n_sink (%d) and dilation (%d) must not be negative",
+                   cfg->window, cfg->n_sink, cfg->dilation);
+    if ((long long)cfg->window * (cfg->dilation > 1 ? cfg->dilation : 1) >= SWACL_REACH_ALL)
+        return BAD("window * dilation (%d * %d) is too large", cfg->window, cfg->dilation);
+    if (cfg->bidirectional != 0 && cfg->bidirectional != 1)
+        return BAD("bidirectional must be 0 or 1 (got %d)", cfg->bidirectional);
+    if (!(cfg->scale >= 0.0f) || !isfinite(cfg->scale))
+        return BAD("scale must be finite and >= 0 (0 = 1/sqrt(head_dim))");
+    if (!(cfg->softcap >= 0.0f) || !isfinite(cfg->softcap))
+        return BAD("softcap must be finite and >= 0 (0 = off)");
+    if (cfg->dtype != SWACL_F32 && cfg->dtype != SWACL_F16)
+        return BAD("dtype must be SWACL_F32 or SWACL_F16 (got %d)", (int)cfg->dtype);
+    if (cfg->kv_dtype != SWACL_F32 && cfg->kv_dtype != SWACL_F16)
+        return BAD("kv_dtype must be SWACL_F32 or SWACL_F16 (got %d)", (int)cfg->kv_dtype);
+    if (cfg->rope != SWACL_ROPE_NONE && cfg->rope != SWACL_ROPE_IN_CACHE)
+        return BAD("rope must be SWACL_ROPE_NONE or SWACL_ROPE_IN_CACHE (got %d)", (int)cfg->rope);
+    if (!(cfg->rope_theta >= 0.0f) || !isfinite(cfg->rope_theta))
+        return BAD("rope_theta must be finite and >= 0 (0 = 10000)");
+    if (cfg->sink_logits)
+        for (int h = 0; h < cfg->n_heads; h++)
+            if (!isfinite(cfg->sink_logits[h]))
+                return BAD("sink_logits[%d] is not finite", h);
+#undef BAD
+    msg[0] = 0;
+    return SWACL_OK;
+}
+
+swacl_band swacl_band_of(const swacl_attn_config *cfg)
+{
+    swacl_band b;
+    int dil = cfg->dilation > 1 ? cfg->dilation : 1;
+    if (cfg->window == 0) {
+        b.win_left = SWACL_REACH_ALL;
+        b.win_right = cfg->bidirectional ? SWACL_REACH_ALL : 0;
+        b.dil = 1;
+    } else if (cfg->bidirectional) {
+        b.win_left = b.win_right = cfg->window - 1;
+        b.dil = 1; /* dilation is defined for causal windows only */
+    } else {
+        b.win_left = cfg->window * dil - 1;
+        b.win_right = 0;
+        b.dil = dil;
+    }
+    return b;
+}
+
+static int next_pow2(int x)
+{
+    int p = 1;
+    while (p < x)
+        p <<= 1;
+    return p;
+}
+
+swacl_status swacl_attend(swacl_context *ctx, const swacl_attend_job *job)
+{
+    const swacl_attn_config *cfg = job->cfg;
+    const swacl_params *P = &ctx->params;
+    const swacl_band band = swacl_band_of(cfg);
+    const int hd = cfg->head_dim;
+    const int group = cfg->n_heads / cfg->n_kv_heads;
+
+    int vec = P->vec;
+    while (hd % vec)
+        vec /= 2;
+    int block_m = P->block_m < job->n_rows ? P->block_m : next_pow2(job->n_rows);
+    while (block_m > 1 && block_m * group > ctx->caps.max_wg_size)
+        block_m /= 2;
+    if (block_m * group > ctx->caps.max_wg_size)
+        return swacl_fail(ctx, SWACL_ERR_UNSUPPORTED,
+                          "%d query heads per kv head exceed the device's work-group size (%d)",
+                          group, ctx->caps.max_wg_size);
+    int block_n = P->block_n;
+    if (P->use_local)
+        while (block_n > 4 && (uint64_t)2 * block_n * hd * 4 + 1024 > ctx->caps.local_mem)
+            block_n /= 2;
+
+    char opts[512];
+    snprintf(opts, sizeof opts,
+             "-cl-std=CL1.2 -DHEAD_DIM=%d -DVEC=%d -DIO_HALF=%d -DKV_HALF=%d -DBLOCK_M=%d "
+             "-DBLOCK_N=%d -DUSE_LOCAL=%d -DHAS_SOFTCAP=%d -DHAS_SINK_LOGITS=%d -DHAS_DILATION=%d",
+             hd, vec, cfg->dtype == SWACL_F16, cfg->kv_dtype == SWACL_F16, block_m, block_n,
+             P->use_local, cfg->softcap > 0.0f, job->sink_logits != NULL, band.dil > 1);
+    cl_kernel kern;
+    swacl_status s = swacl_get_kernel(ctx, "attend.cl", opts, "attend", &kern);
+    if (s != SWACL_OK)
+        return s;
+
+    /* flash-decoding: when the query blocks alone cannot fill the device, split
+       each group's key range across work-groups and merge afterwards */
+    const int n_qblocks = (job->n_rows + block_m - 1) / block_m;
+    const long groups = (long)n_qblocks * cfg->n_kv_heads * job->n_batch;
+    const long target = (long)ctx->caps.compute_units * (ctx->caps.type == SWACL_DEV_CPU ? 4 : 8);
+    long reach = band.win_left >= SWACL_REACH_ALL ? (long)job->max_pos + 1
+                                                  : (long)band.win_left + 1 + cfg->n_sink;
+    if (reach > (long)job->max_pos + 1)
+        reach = (long)job->max_pos + 1;
+    int n_split = 1;
+    if (groups < target && job->n_rows <= block_m) {
+        long by_keys = reach / (P->decode_keys_per_split > 0 ? P->decode_keys_per_split : 1);
+        long by_fill = (target + groups - 1) / groups;
+        long ns = by_keys < by_fill ? by_keys : by_fill;
+        n_split = ns > 1 ? (int)(ns > 256 ? 256 : ns) : 1;
+    }
+    cl_mem partial = NULL;
+    const long rows_total = (long)job->n_rows * job->n_batch;
+    if (n_split > 1) {
+        s = swacl_scratch(ctx, SCRATCH_PARTIAL,
+                          (size_t)rows_total * cfg->n_heads * n_split * (2 + hd) * sizeof(float),
+                          &partial);
+        if (s != SWACL_OK)
+            return s;
+    }
+
+    const float scale = cfg->scale > 0.0f ? cfg->scale : 1.0f / sqrtf((float)hd);
+    const float softcap = cfg->softcap;
+    const int n_sink = cfg->n_sink;
+    const int span = job->ring_span > 0 ? job->ring_span : 1;
+    cl_mem ring_k = job->ring_k ? job->ring_k : job->k; /* never read without a ring */
+    cl_mem ring_v = job->ring_v ? job->ring_v : job->v;
+    cl_int err = 0;
+    cl_uint a = 0;
+    err |= clSetKernelArg(kern, a++, sizeof(cl_mem), &job->q);
+    err |= clSetKernelArg(kern, a++, sizeof(cl_mem), &job->k);
+    err |= clSetKernelArg(kern, a++, sizeof(cl_mem), &job->v);
+    err |= clSetKernelArg(kern, a++, sizeof(cl_mem), &job->out);
+    err |= clSetKernelArg(kern, a++, sizeof(cl_mem), &ring_k);
+    err |= clSetKernelArg(kern, a++, sizeof(cl_mem), &ring_v);
+    err |= clSetKernelArg(kern, a++, sizeof(cl_mem), &job->batch_info);
+    err |= clSetKernelArg(kern, a++, sizeof(cl_mem), n_split > 1 ? &partial : &job->out);
+    err |= clSetKernelArg(kern, a++, sizeof(cl_mem), job->sink_logits ? &job->sink_logits : &job->q);
+    err |= clSetKernelArg(kern, a++, sizeof(int), &job->n_rows);
+    err |= clSetKernelArg(kern, a++, sizeof(int), &cfg->n_heads);
+    err |= clSetKernelArg(kern, a++, sizeof(int), &cfg->n_kv_heads);
+    err |= clSetKernelArg(kern, a++, sizeof(int), &n_sink);
+    err |= clSetKernelArg(kern, a++, sizeof(int), &band.win_left);
+    err |= clSetKernelArg(kern, a++, sizeof(int), &band.win_right);
+    err |= clSetKernelArg(kern, a++, sizeof(int), &band.dil);
+    err |= clSetKernelArg(kern, a++, sizeof(int), &span);
+    err |= clSetKernelArg(kern, a++, sizeof(float), &scale);
+    err |= clSetKernelArg(kern, a++, sizeof(float), &softcap);
+    err |= clSetKernelArg(kern, a++, sizeof(int), &n_split);
+    if (err != CL_SUCCESS)
+        return swacl_fail(ctx, SWACL_ERR_OPENCL, "clSetKernelArg(attend) failed");
+    size_t local[3] = {(size_t)block_m, (size_t)group, 1};
+    size_t global[3] = {(size_t)n_qblocks * block_m, (size_t)cfg->n_heads,
+                        (size_t)job->n_batch * n_split};
+    s = swacl_enqueue(ctx, kern, 3, global, local, "attend");
+    if (s != SWACL_OK || n_split == 1)
+        return s;
+
+    cl_kernel merge;
+    s = swacl_get_kernel(ctx, "attend.cl", opts, "attend_merge", &merge);
+    if (s != SWACL_OK)
+        return s;
+    a = 0;
+    err = clSetKernelArg(merge, a++, sizeof(cl_mem), &partial);
+    err |= clSetKernelArg(merge, a++, sizeof(cl_mem), &job->out);
+    err |= clSetKernelArg(merge, a++, sizeof(cl_mem), job->sink_logits ? &job->sink_logits : &partial);
+    err |= clSetKernelArg(merge, a++, sizeof(int), &cfg->n_heads);
+    err |= clSetKernelArg(merge, a++, sizeof(int), &n_split);
+    if (err != CL_SUCCESS)
+        return swacl_fail(ctx, SWACL_ERR_OPENCL, "clSetKernelArg(attend_merge) failed");
+    size_t mglobal[3] = {(size_t)(hd / vec), (size_t)cfg->n_heads, (size_t)rows_total};
+    return swacl_enqueue(ctx, merge, 3, mglobal, NULL, "attend_merge");
+}
+
+/* uploads a layer's sink logits (or leaves *out NULL when it has none) */
+swacl_status swacl_upload_sinks(swacl_context *ctx, const swacl_attn_config *cfg, cl_mem *out)
+{
+    *out = NULL;
+    if (!cfg->sink_logits)
+        return SWACL_OK;
+    swacl_status s = swacl_scratch(ctx, SCRATCH_SINKS, (size_t)cfg->n_heads * sizeof(float), out);
+    if (s != SWACL_OK)
+        return s;
+    return swacl_write(ctx, *out, 0, (size_t)cfg->n_heads * sizeof(float), cfg->sink_logits,
+                       "sink logits upload");
+}
+
+static swacl_status check_oneshot(swacl_context *ctx, const swacl_attn_config *cfg, int n_tokens)
+{
+    char msg[256];
+    if (swacl_config_check(cfg, msg, sizeof msg) != SWACL_OK)
+        return swacl_fail(ctx, SWACL_ERR_INVALID_ARGUMENT, "swacl_attention: %s", msg);
+    if (n_tokens <= 0)
+        return swacl_fail(ctx, SWACL_ERR_INVALID_ARGUMENT,
+                          "swacl_attention: n_tokens must be positive (got %d)", n_tokens);
+    if (cfg->rope != SWACL_ROPE_NONE)
+        return swacl_fail(ctx, SWACL_ERR_INVALID_ARGUMENT,
+                          "swacl_attention: rope policies apply to cache layers only");
+    return SWACL_OK;
+}
+
+swacl_status swacl_attention(swacl_context *ctx, const swacl_attn_config *cfg, int n_tokens,
+                             cl_mem q, cl_mem k, cl_mem v, cl_mem out)
+{
+    if (!ctx)
+        return SWACL_ERR_INVALID_ARGUMENT;
+    swacl_status s = check_oneshot(ctx, cfg, n_tokens);
+    if (s != SWACL_OK)
+        return s;
+    if (!q || !k || !v || !out)
+        return swacl_fail(ctx, SWACL_ERR_INVALID_ARGUMENT, "swacl_attention: NULL buffer");
+    cl_mem info, sinks;
+    const int info_host[3] = {0, 0, 0};
+    if ((s = swacl_scratch(ctx, SCRATCH_INFO, sizeof info_host, &info)) != SWACL_OK ||
+        (s = swacl_write(ctx, info, 0, sizeof info_host, info_host, "batch info")) != SWACL_OK ||
+        (s = swacl_upload_sinks(ctx, cfg, &sinks)) != SWACL_OK)
+        return s;
+    swacl_attend_job job = {0};
+    job.cfg = cfg;
+    job.n_rows = n_tokens;
+    job.n_batch = 1;
+    job.max_pos = n_tokens - 1;
+    job.q = q;
+    job.k = k;
+    job.v = v;
+    job.out = out;
+    job.batch_info = info;
+    job.sink_logits = sinks;
+    return swacl_attend(ctx, &job);
+}
+
+swacl_status swacl_attention_host(swacl_context *ctx, const swacl_attn_config *cfg,
+                                  int n_tokens, const void *q, const void *k, const void *v,
+                                  void *out)
+{
+    if (!ctx)
+        return SWACL_ERR_INVALID_ARGUMENT;
+    swacl_status s = check_oneshot(ctx, cfg, n_tokens);
+    if (s != SWACL_OK)
+        return s;
+    if (!q || !k || !v || !out)
+        return swacl_fail(ctx, SWACL_ERR_INVALID_ARGUMENT, "swacl_attention_host: NULL pointer");
+    const size_t es = swacl_dtype_size(cfg->dtype);
+    const size_t qbytes = (size_t)n_tokens * cfg->n_heads * cfg->head_dim * es;
+    const size_t kvbytes = (size_t)n_tokens * cfg->n_kv_heads * cfg->head_dim * es;
+    cl_mem dq, dk, dv, dout;
+    if ((s = swacl_scratch(ctx, SCRATCH_Q, qbytes, &dq)) != SWACL_OK ||
+        (s = swacl_scratch(ctx, SCRATCH_K, kvbytes, &dk)) != SWACL_OK ||
+        (s = swacl_scratch(ctx, SCRATCH_V, kvbytes, &dv)) != SWACL_OK ||
+        (s = swacl_scratch(ctx, SCRATCH_OUT, qbytes, &dout)) != SWACL_OK ||
+        (s = swacl_write(ctx, dq, 0, qbytes, q, "q upload")) != SWACL_OK ||
+        (s = swacl_write(ctx, dk, 0, kvbytes, k, "k upload")) != SWACL_OK ||
+        (s = swacl_write(ctx, dv, 0, kvbytes, v, "v upload")) != SWACL_OK ||
+        (s = swacl_attention(ctx, cfg, n_tokens, dq, dk, dv, dout)) != SWACL_OK)
+        return s;
+    return swacl_read(ctx, dout, 0, qbytes, out, "output download");
+}

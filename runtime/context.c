@@ -1,0 +1,207 @@
+/* context.c — the context: device, OpenCL context and in-order queue, kernel
+ * cache location, scratch buffers, and enqueue helpers that carry profiling
+ * (OpenCL event times) and fault injection. */
+#include "bincache.h"
+#include "internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+swacl_status swacl_context_create(const swacl_context_options *opt, swacl_context **out)
+{
+    if (!out)
+        return swacl_fail(NULL, SWACL_ERR_INVALID_ARGUMENT, "swacl_context_create: out is NULL");
+    *out = NULL;
+    swacl_context_options defaults = {0};
+    if (!opt)
+        opt = &defaults;
+    const char *sel = opt->device ? opt->device : getenv("SWACL_DEVICE");
+
+    swacl_context *ctx = swacl_calloc(1, sizeof *ctx);
+    if (!ctx)
+        return swacl_fail(NULL, SWACL_ERR_OUT_OF_MEMORY, "out of host memory");
+    char msg[SWACL_ERR_MSG_MAX];
+    swacl_status s = swacl_device_select(sel, &ctx->caps, msg, sizeof msg);
+    if (s != SWACL_OK) {
+        free(ctx);
+        return swacl_fail(NULL, s, "%s", msg);
+    }
+    ctx->params = swacl_params_for(&ctx->caps);
+    ctx->profiling = opt->profiling != 0;
+
+    cl_int err;
+    cl_context_properties props[] = {CL_CONTEXT_PLATFORM, (cl_context_properties)ctx->caps.platform,
+                                     0};
+    ctx->cl_ctx = clCreateContext(props, 1, &ctx->caps.device, NULL, NULL, &err);
+    if (err != CL_SUCCESS) {
+        s = swacl_fail_cl(NULL, err, "clCreateContext");
+        free(ctx);
+        return s;
+    }
+    ctx->queue = clCreateCommandQueue(ctx->cl_ctx, ctx->caps.device,
+                                      ctx->profiling ? CL_QUEUE_PROFILING_ENABLE : 0, &err);
+    if (err != CL_SUCCESS) {
+        s = swacl_fail_cl(NULL, err, "clCreateCommandQueue");
+        clReleaseContext(ctx->cl_ctx);
+        free(ctx);
+        return s;
+    }
+    ctx->cache_dir = swacl_bincache_dir(opt->cache_dir); /* NULL: caching off */
+    *out = ctx;
+    return SWACL_OK;
+}
+
+void swacl_context_destroy(swacl_context *ctx)
+{
+    if (!ctx)
+        return;
+    if (ctx->queue)
+        clFinish(ctx->queue);
+    for (int e = 0; e < ctx->n_events; e++)
+        clReleaseEvent(ctx->events[e]);
+    swacl_programs_release(ctx);
+    for (int i = 0; i < (int)(sizeof ctx->scratch / sizeof ctx->scratch[0]); i++)
+        if (ctx->scratch[i])
+            clReleaseMemObject(ctx->scratch[i]);
+    if (ctx->queue)
+        clReleaseCommandQueue(ctx->queue);
+    if (ctx->cl_ctx)
+        clReleaseContext(ctx->cl_ctx);
+    free(ctx->cache_dir);
+    free(ctx);
+}
+
+cl_context swacl_context_cl_context(const swacl_context *ctx) { return ctx ? ctx->cl_ctx : NULL; }
+cl_command_queue swacl_context_cl_queue(const swacl_context *ctx) { return ctx ? ctx->queue : NULL; }
+cl_device_id swacl_context_cl_device(const swacl_context *ctx) { return ctx ? ctx->caps.device : NULL; }
+
+swacl_status swacl_context_device_info(const swacl_context *ctx, swacl_device_info *out)
+{
+    if (!ctx || !out)
+        return SWACL_ERR_INVALID_ARGUMENT;
+    swacl_caps_to_info(&ctx->caps, out);
+    return SWACL_OK;
+}
+
+swacl_status swacl_finish(swacl_context *ctx)
+{
+    if (!ctx)
+        return SWACL_ERR_INVALID_ARGUMENT;
+    cl_int err = clFinish(ctx->queue);
+    return err == CL_SUCCESS ? SWACL_OK : swacl_fail_cl(ctx, err, "clFinish");
+}
+
+/* sums the times of the pending kernel events (they must have completed) */
+static void fold_events(swacl_context *ctx)
+{
+    for (int e = 0; e < ctx->n_events; e++) {
+        cl_ulong t0 = 0, t1 = 0;
+        if (clGetEventProfilingInfo(ctx->events[e], CL_PROFILING_COMMAND_START, sizeof t0, &t0,
+                                    NULL) == CL_SUCCESS &&
+            clGetEventProfilingInfo(ctx->events[e], CL_PROFILING_COMMAND_END, sizeof t1, &t1,
+                                    NULL) == CL_SUCCESS &&
+            t1 >= t0) {
+            ctx->prof_ms += (double)(t1 - t0) * 1e-6;
+            ctx->prof_kernels++;
+        }
+        clReleaseEvent(ctx->events[e]);
+    }
+    ctx->n_events = 0;
+}
+
+swacl_status swacl_profile_read(swacl_context *ctx, swacl_profile *out)
+{
+    if (!ctx || !out)
+        return SWACL_ERR_INVALID_ARGUMENT;
+    if (!ctx->profiling)
+        return swacl_fail(ctx, SWACL_ERR_INVALID_ARGUMENT,
+                          "profiling is off: create the context with options.profiling = 1");
+    swacl_status s = swacl_finish(ctx);
+    if (s != SWACL_OK)
+        return s;
+    fold_events(ctx);
+    out->kernel_ms = ctx->prof_ms;
+    out->n_kernels = ctx->prof_kernels;
+    ctx->prof_ms = 0;
+    ctx->prof_kernels = 0;
+    return SWACL_OK;
+}
+
+swacl_status swacl_enqueue(swacl_context *ctx, cl_kernel k, cl_uint dims, const size_t *global,
+                           const size_t *local, const char *what)
+{
+    if (swacl_fault_hit(SWACL_FAULT_ENQUEUE))
+        return swacl_fail(ctx, SWACL_ERR_OPENCL, "%s: injected enqueue failure", what);
+    if (ctx->profiling && ctx->n_events == SWACL_MAX_EVENTS) {
+        /* bound the pending list: wait for what is queued and bank its times */
+        clFinish(ctx->queue);
+        fold_events(ctx);
+    }
+    cl_event ev = NULL;
+    cl_int err = clEnqueueNDRangeKernel(ctx->queue, k, dims, NULL, global, local, 0, NULL,
+                                        ctx->profiling ? &ev : NULL);
+    if (err != CL_SUCCESS)
+        return swacl_fail_cl(ctx, err, what);
+    if (ev)
+        ctx->events[ctx->n_events++] = ev;
+    return SWACL_OK;
+}
+
+swacl_status swacl_buffer(swacl_context *ctx, cl_mem_flags flags, size_t size, void *host,
+                          cl_mem *out, const char *what)
+{
+    *out = NULL;
+    if (swacl_fault_hit(SWACL_FAULT_CL_ALLOC))
+        return swacl_fail(ctx, SWACL_ERR_OUT_OF_MEMORY, "%s (%zu bytes): injected allocation failure",
+                          what, size);
+    if (size > ctx->caps.max_alloc)
+        return swacl_fail(ctx, SWACL_ERR_OUT_OF_MEMORY,
+                          "%s: %zu bytes exceed the device's largest allocation (%llu)", what,
+                          size, (unsigned long long)ctx->caps.max_alloc);
+    cl_int err;
+    cl_mem m = clCreateBuffer(ctx->cl_ctx, flags, size ? size : 1, host, &err);
+    if (err != CL_SUCCESS)
+        return swacl_fail_cl(ctx, err, what);
+    *out = m;
+    return SWACL_OK;
+}
+
+swacl_status swacl_scratch(swacl_context *ctx, int slot, size_t size, cl_mem *out)
+{
+    if (ctx->scratch[slot] && ctx->scratch_size[slot] >= size) {
+        *out = ctx->scratch[slot];
+        return SWACL_OK;
+    }
+    /* grow geometrically so alternating sizes do not reallocate every call */
+    size_t want = size + size / 2;
+    cl_mem m;
+    swacl_status s = swacl_buffer(ctx, CL_MEM_READ_WRITE, want, NULL, &m, "scratch buffer");
+    if (s != SWACL_OK)
+        return s;
+    if (ctx->scratch[slot]) {
+        clFinish(ctx->queue); /* earlier launches may still use the old one */
+        clReleaseMemObject(ctx->scratch[slot]);
+    }
+    ctx->scratch[slot] = m;
+    ctx->scratch_size[slot] = want;
+    *out = m;
+    return SWACL_OK;
+}
+
+swacl_status swacl_write(swacl_context *ctx, cl_mem buf, size_t offset, size_t size,
+                         const void *src, const char *what)
+{
+    if (swacl_fault_hit(SWACL_FAULT_ENQUEUE))
+        return swacl_fail(ctx, SWACL_ERR_OPENCL, "%s: injected enqueue failure", what);
+    cl_int err = clEnqueueWriteBuffer(ctx->queue, buf, CL_TRUE, offset, size, src, 0, NULL, NULL);
+    return err == CL_SUCCESS ? SWACL_OK : swacl_fail_cl(ctx, err, what);
+}
+
+swacl_status swacl_read(swacl_context *ctx, cl_mem buf, size_t offset, size_t size, void *dst,
+                        const char *what)
+{
+    if (swacl_fault_hit(SWACL_FAULT_ENQUEUE))
+        return swacl_fail(ctx, SWACL_ERR_OPENCL, "%s: injected enqueue failure", what);
+    cl_int err = clEnqueueReadBuffer(ctx->queue, buf, CL_TRUE, offset, size, dst, 0, NULL, NULL);
+    return err == CL_SUCCESS ? SWACL_OK : swacl_fail_cl(ctx, err, what);
+}

@@ -1,0 +1,167 @@
+/* internal.h — what the runtime's files share: the context, device capabilities,
+ * kernel parameter sets, program building and error reporting. Not installed. */
+#ifndef SWACL_INTERNAL_H
+#define SWACL_INTERNAL_H
+
+#include "swacl.h"
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* ---- status and errors (status.c) --------------------------------------- */
+
+#define SWACL_ERR_MSG_MAX 8192
+
+/* Records a formatted message as the context's last error and returns s.
+ * ctx may be NULL (the message goes to the thread's create-error slot). */
+swacl_status swacl_fail(swacl_context *ctx, swacl_status s, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 3, 4)))
+#endif
+    ;
+/* name of an OpenCL error code, e.g. "CL_OUT_OF_RESOURCES" */
+const char *swacl_cl_error_name(cl_int err);
+/* maps an OpenCL error to a status (allocation failures -> OUT_OF_MEMORY) and records
+ * "what: CL_NAME (code)" */
+swacl_status swacl_fail_cl(swacl_context *ctx, cl_int err, const char *what);
+
+/* ---- fault injection (fault.c): test-only, inert unless SWACL_FAULT_INJECTION ---- */
+
+typedef enum swacl_fault_kind {
+    SWACL_FAULT_CL_ALLOC = 0, /* clCreateBuffer */
+    SWACL_FAULT_ENQUEUE = 1,  /* clEnqueue* */
+    SWACL_FAULT_BUILD = 2,    /* clBuildProgram / program creation */
+    SWACL_FAULT_HOST_ALLOC = 3,
+    SWACL_FAULT_KINDS_
+} swacl_fault_kind;
+/* returns 1 when the current call of this kind must fail */
+int swacl_fault_hit(swacl_fault_kind kind);
+
+/* host allocation with fault injection */
+void *swacl_malloc(size_t n);
+void *swacl_calloc(size_t n, size_t size);
+
+/* ---- devices (device.c) ---------------------------------------------------- */
+
+typedef enum swacl_devtype { SWACL_DEV_GPU, SWACL_DEV_CPU, SWACL_DEV_ACCEL, SWACL_DEV_OTHER } swacl_devtype;
+
+typedef struct swacl_caps {
+    cl_platform_id platform;
+    cl_device_id device;
+    int platform_index, device_index;
+    swacl_devtype type;
+    char platform_name[128], platform_version[128], vendor[128], name[128];
+    char device_version[128], driver_version[128];
+    int has_fp16, has_fp64, has_subgroups, local_mem_is_global;
+    int compute_units, max_wg_size;
+    uint64_t local_mem, global_mem, max_alloc;
+} swacl_caps;
+
+/* Probes every device; *out is malloc'd (free with free()). */
+swacl_status swacl_devices_probe(swacl_caps **out, int *n);
+/* fills the public description of a device (params included) */
+void swacl_caps_to_info(const swacl_caps *c, swacl_device_info *o);
+/* Picks a device by selector (NULL/"" = default); message lists devices on failure. */
+swacl_status swacl_device_select(const char *selector, swacl_caps *out, char *msg, size_t msg_size);
+
+/* ---- per-device kernel parameters (params.c) ---------------------------------- */
+
+typedef struct swacl_params {
+    const char *name;  /* table entry that matched, e.g. "cpu", "gpu-nvidia" */
+    int block_m;       /* queries per work-group (per head) */
+    int block_n;       /* keys per tile */
+    int use_local;     /* 1 = stage K/V tiles in local memory (GPUs) */
+    int vec;           /* vector width of head_dim loops (4, 8 or 16) */
+    int decode_keys_per_split; /* flash-decoding: keys per split before splitting further */
+    int max_chunk;     /* default tokens per prefill launch */
+} swacl_params;
+
+/* table lookup with vendor -> type fallbacks, then $SWACL_PARAMS overrides
+ * ("block_m=16,block_n=32,use_local=0,vec=8,..."). */
+swacl_params swacl_params_for(const swacl_caps *caps);
+void swacl_params_describe(const swacl_params *p, char *buf, size_t n);
+
+/* ---- program building (program.c) ---------------------------------------------- */
+
+typedef struct swacl_program_entry swacl_program_entry;
+
+/* source text of cl/<name> (embedded, or from $SWACL_KERNEL_DIR) */
+swacl_status swacl_kernel_source(swacl_context *ctx, const char *name, char **text, size_t *size);
+/* Builds (or fetches from the in-memory and on-disk caches) cl/<file> with the options
+ * and creates kernel <kernel>. The kernel is owned by the context: do not release. */
+swacl_status swacl_get_kernel(swacl_context *ctx, const char *file, const char *options,
+                              const char *kernel_name, cl_kernel *out);
+void swacl_programs_release(swacl_context *ctx);
+
+#define SWACL_MAX_EVENTS 256
+
+/* scratch slots of a context */
+enum { SCRATCH_Q, SCRATCH_K, SCRATCH_V, SCRATCH_OUT, SCRATCH_INFO, SCRATCH_PARTIAL,
+       SCRATCH_SINKS, SCRATCH_SPARE, SCRATCH_SLOTS_ };
+
+
+/* ---- the context ------------------------------------------------------------- */
+
+struct swacl_context {
+    swacl_caps caps;
+    swacl_params params;
+    cl_context cl_ctx;
+    cl_command_queue queue;
+    int profiling;
+    char *cache_dir;       /* NULL = on-disk cache off */
+    swacl_program_entry *programs; /* in-memory program cache (list) */
+    double prof_ms;
+    int prof_kernels;
+    cl_event events[SWACL_MAX_EVENTS]; /* kernel events not yet summed */
+    int n_events;
+    /* scratch device buffers reused across calls (grown on demand) */
+    cl_mem scratch[SCRATCH_SLOTS_];
+    size_t scratch_size[SCRATCH_SLOTS_];
+    char err[SWACL_ERR_MSG_MAX];
+};
+
+/* Enqueues a kernel with the context's fault injection and profiling. */
+swacl_status swacl_enqueue(swacl_context *ctx, cl_kernel k, cl_uint dims, const size_t *global,
+                           const size_t *local, const char *what);
+/* clCreateBuffer with fault injection; reports OUT_OF_MEMORY cleanly */
+swacl_status swacl_buffer(swacl_context *ctx, cl_mem_flags flags, size_t size, void *host,
+                          cl_mem *out, const char *what);
+/* scratch buffer `slot` of at least size bytes, owned by the context */
+swacl_status swacl_scratch(swacl_context *ctx, int slot, size_t size, cl_mem *out);
+swacl_status swacl_write(swacl_context *ctx, cl_mem buf, size_t offset, size_t size,
+                         const void *src, const char *what);
+swacl_status swacl_read(swacl_context *ctx, cl_mem buf, size_t offset, size_t size, void *dst,
+                        const char *what);
+
+/* ---- attention (attention.c) ---------------------------------------------------- */
+
+/* Validates a layer config; writes a reason into msg. */
+swacl_status swacl_config_check(const swacl_attn_config *cfg, char *msg, size_t msg_size);
+size_t swacl_dtype_size(swacl_dtype t);
+
+/* The band of §1 as the kernels take it: key j is visible to query i iff
+ * j < n_sink or (i - win_left <= j <= i + win_right and (i - j) % dil == 0). */
+typedef struct swacl_band {
+    int win_left, win_right, dil;
+} swacl_band;
+#define SWACL_REACH_ALL (1 << 30) /* "unbounded" reach: full attention */
+swacl_band swacl_band_of(const swacl_attn_config *cfg);
+
+/* everything one launch of the attend kernel (cl/attend.cl) needs */
+typedef struct swacl_attend_job {
+    const swacl_attn_config *cfg;
+    int n_rows;        /* queries per batch entry (prefill: chunk length; decode: 1) */
+    int n_batch;       /* batch entries (decode: sequences) */
+    int max_pos;       /* largest query position in the job (sizes decode splits) */
+    cl_mem q, k, v, out; /* token-major; entry b's rows start at its row0 */
+    cl_mem batch_info; /* int [n_batch][3]: ring_base (slots), pos0, row0 */
+    cl_mem ring_k, ring_v; /* [slots][n_kv][hd] of kv_dtype, or NULL (one-shot) */
+    int ring_span;     /* rolling slots after the sinks (W*D, or max_context) */
+    cl_mem sink_logits;/* n_heads floats, or NULL */
+} swacl_attend_job;
+swacl_status swacl_attend(swacl_context *ctx, const swacl_attend_job *job);
+/* uploads cfg's sink logits into a context scratch buffer (*out NULL if none) */
+swacl_status swacl_upload_sinks(swacl_context *ctx, const swacl_attn_config *cfg, cl_mem *out);
+
+#endif /* SWACL_INTERNAL_H */

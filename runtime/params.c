@@ -1,0 +1,83 @@
+/* params.c — per-device kernel parameters: one table, matched vendor ->
+ * device type -> generic fallback, then overridden by $SWACL_PARAMS
+ * ("block_m=16,block_n=32,use_local=0,vec=8,split_keys=512,max_chunk=1024"). */
+#include "internal.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct params_row {
+    swacl_devtype type;
+    const char *vendor; /* case-sensitive substring of CL_DEVICE_VENDOR, NULL = any */
+    swacl_params p;
+} params_row;
+
+/* First match wins, so specific rows come before their type's fallback.
+ * CPU rows: PoCL streams fastest when a work-item walks its own contiguous
+ * range, and local memory is ordinary cache there, so tiles are read straight
+ * from global memory; 16-wide vectors suit AVX-512 and 8-wide AVX2.
+ * GPU rows: K/V tiles are staged in local memory, shared by the work-group. */
+static const params_row params_table[] = {
+    {SWACL_DEV_CPU, NULL, {"cpu", 16, 32, 0, 16, 512, 1024}},
+    {SWACL_DEV_GPU, "NVIDIA", {"gpu-nvidia", 16, 32, 1, 4, 256, 2048}},
+    {SWACL_DEV_GPU, "Advanced Micro Devices", {"gpu-amd", 16, 32, 1, 4, 256, 2048}},
+    {SWACL_DEV_GPU, "Intel", {"gpu-intel", 8, 16, 1, 4, 256, 1024}},
+    {SWACL_DEV_GPU, NULL, {"gpu", 8, 16, 1, 4, 256, 1024}},
+    {SWACL_DEV_OTHER, NULL, {"generic", 8, 16, 0, 4, 256, 512}},
+};
+
+static void apply_override(swacl_params *p, const char *spec)
+{
+    char buf[256];
+    snprintf(buf, sizeof buf, "%s", spec);
+    for (char *tok = strtok(buf, ", "); tok; tok = strtok(NULL, ", ")) {
+        char *eq = strchr(tok, '=');
+        if (!eq)
+            continue;
+        *eq = 0;
+        long val = strtol(eq + 1, NULL, 10);
+        if (val < 0 || val > 65536)
+            continue;
+        if (!strcmp(tok, "block_m") && val >= 1)
+            p->block_m = (int)val;
+        else if (!strcmp(tok, "block_n") && val >= 1)
+            p->block_n = (int)val;
+        else if (!strcmp(tok, "use_local"))
+            p->use_local = val != 0;
+        else if (!strcmp(tok, "vec") && (val == 4 || val == 8 || val == 16))
+            p->vec = (int)val;
+        else if (!strcmp(tok, "split_keys") && val >= 1)
+            p->decode_keys_per_split = (int)val;
+        else if (!strcmp(tok, "max_chunk") && val >= 1)
+            p->max_chunk = (int)val;
+    }
+}
+
+swacl_params swacl_params_for(const swacl_caps *caps)
+{
+    const size_t n = sizeof params_table / sizeof params_table[0];
+    swacl_params p = params_table[n - 1].p;
+    for (size_t r = 0; r < n; r++) {
+        const params_row *row = &params_table[r];
+        if (row->type != caps->type && row->type != SWACL_DEV_OTHER)
+            continue;
+        if (row->vendor && !strstr(caps->vendor, row->vendor))
+            continue;
+        p = row->p;
+        break;
+    }
+    const char *env = getenv("SWACL_PARAMS");
+    if (env && *env) {
+        apply_override(&p, env);
+        p.name = "override";
+    }
+    return p;
+}
+
+void swacl_params_describe(const swacl_params *p, char *buf, size_t n)
+{
+    snprintf(buf, n, "block_m=%d block_n=%d use_local=%d vec=%d split_keys=%d max_chunk=%d",
+             p->block_m, p->block_n, p->use_local, p->vec, p->decode_keys_per_split,
+             p->max_chunk);
+}
