@@ -19,8 +19,9 @@
 #ifndef BLOCK_N
 #define BLOCK_N 32    /* keys per tile */
 #endif
-#ifndef USE_LOCAL
-#define USE_LOCAL 0   /* 1 = stage K/V tiles in local memory (GPUs); 0 = read global (CPUs) */
+#ifndef CONTIGUOUS
+#define CONTIGUOUS 1  /* 1 = each work-item stages a contiguous run of the tile (CPUs);
+                         0 = interleaved, coalesced across work-items (GPUs) */
 #endif
 #ifndef HAS_SOFTCAP
 #define HAS_SOFTCAP 0 /* compile in s = softcap * tanh(s / softcap) */
@@ -62,15 +63,6 @@ inline int band_visible(int i, int j, int n_sink, int win_left, int win_right, i
 inline int ring_slot(int p, int n_sink, int span)
 {
     return p < n_sink ? p : n_sink + (p - n_sink) % span;
-}
-
-inline float finish_score(float s, float scale, float softcap)
-{
-    s *= scale;
-#if HAS_SOFTCAP
-    s = softcap * tanh(s / softcap);
-#endif
-    return s * LOG2E; /* softmax in base 2 */
 }
 
 /* offset (in elements) of key j's row for kv head kvh */
@@ -129,20 +121,28 @@ __kernel void attend(__global const io_t *q, __global const io_t *k, __global co
     const int t_begin = (int)((long)n_tiles * split / n_split);
     const int t_end = (int)((long)n_tiles * (split + 1) / n_split);
 
-    /* this work-item's query row, scaled into registers */
+    /* this work-item's query row, pre-multiplied by the score scale (and log2 e
+       when there is no softcap, so scores come out in base 2) */
+#if HAS_SOFTCAP
+    const float q_mul = scale;
+#else
+    const float q_mul = scale * LOG2E;
+#endif
     const long q_off = ((long)(row0 + (valid ? qi : n_rows - 1)) * n_heads + h) * HEAD_DIM;
-    VT qv[N_VEC], acc[N_VEC];
+    float qs[HEAD_DIM];
+    VT acc[N_VEC];
     for (int c = 0; c < N_VEC; c++) {
-        qv[c] = LOAD_IO(c, q + q_off);
+        VSTORE_F(LOAD_IO(c, q + q_off) * q_mul, c, qs);
         acc[c] = (VT)(0.0f);
     }
     float m = NEG_BIG, l = 0.0f;
 
-#if USE_LOCAL
-    __local float k_tile[BLOCK_N * HEAD_DIM];
+    /* K tile transposed ([HEAD_DIM][BLOCK_N]) so scores of VEC keys come from one
+       vector multiply-add per head_dim element, with no horizontal sums; V tile
+       row-major. Local memory is ordinary cached memory on CPUs. */
+    __local float k_tile[HEAD_DIM * BLOCK_N];
     __local float v_tile[BLOCK_N * HEAD_DIM];
     const int lid = get_local_id(1) * BLOCK_M + get_local_id(0);
-#endif
 
     int s = 0, seg_tile0 = 0;
     for (int t = t_begin; t < t_end; t++) {
@@ -154,70 +154,105 @@ __kernel void attend(__global const io_t *q, __global const io_t *k, __global co
         const int j0 = seg[s].j_begin + (t - seg_tile0) * BLOCK_N;
         const int jn = min(BLOCK_N, seg[s].j_end - j0);
         const int from_ring = seg[s].from_ring;
-        const int interior = seg[s].all_visible ||
-                             (!HAS_DILATION && jn == BLOCK_N && j0 >= i_last - win_left &&
-                              j0 + BLOCK_N - 1 <= i_first + win_right);
-        const int ring_base_kv = ring_base;
+        const int interior = jn == BLOCK_N &&
+                             (seg[s].all_visible ||
+                              (!HAS_DILATION && j0 >= i_last - win_left &&
+                               j0 + BLOCK_N - 1 <= i_first + win_right));
 
-#if USE_LOCAL
-        /* stage the tile as fp32; rows past jn are never read */
-        for (int e = lid; e < jn * N_VEC; e += WG_SIZE) {
+        /* stage the tile as fp32; keys past jn are zeros so no garbage is read */
+#if CONTIGUOUS
+        const int e_per = (BLOCK_N * N_VEC + WG_SIZE - 1) / WG_SIZE;
+        const int e_end = min(BLOCK_N * N_VEC, (lid + 1) * e_per);
+        for (int e = lid * e_per; e < e_end; e++) {
+#else
+        for (int e = lid; e < BLOCK_N * N_VEC; e += WG_SIZE) {
+#endif
             const int jj = e / N_VEC, c = e % N_VEC;
-            const long off = key_offset(j0 + jj, from_ring, pos0, row0, ring_base_kv, n_sink,
-                                        span, n_kv_heads, kvh);
-            VT kx, vx;
-            if (from_ring) {
-                kx = LOAD_KV(c, ring_k + off);
-                vx = LOAD_KV(c, ring_v + off);
-            } else {
-                kx = LOAD_IO(c, k + off);
-                vx = LOAD_IO(c, v + off);
+            VT kx = (VT)(0.0f), vx = (VT)(0.0f);
+            if (jj < jn) {
+                const long off = key_offset(j0 + jj, from_ring, pos0, row0, ring_base, n_sink,
+                                            span, n_kv_heads, kvh);
+                if (from_ring) {
+                    kx = LOAD_KV(c, ring_k + off);
+                    vx = LOAD_KV(c, ring_v + off);
+                } else {
+                    kx = LOAD_IO(c, k + off);
+                    vx = LOAD_IO(c, v + off);
+                }
             }
-            VSTORE_F(kx, jj * N_VEC + c, k_tile);
             VSTORE_F(vx, jj * N_VEC + c, v_tile);
+            float lanes[VEC];
+            VSTORE_F(kx, 0, lanes);
+            for (int x = 0; x < VEC; x++)
+                k_tile[(c * VEC + x) * BLOCK_N + jj] = lanes[x];
         }
         barrier(CLK_LOCAL_MEM_FENCE);
-#define K_ROW(jj, off, c) VLOAD_F((jj) * N_VEC + (c), k_tile)
-#define V_ROW(jj, off, c) VLOAD_F((jj) * N_VEC + (c), v_tile)
-#else
-#define K_ROW(jj, off, c) (from_ring ? LOAD_KV(c, ring_k + (off)) : LOAD_IO(c, k + (off)))
-#define V_ROW(jj, off, c) (from_ring ? LOAD_KV(c, ring_v + (off)) : LOAD_IO(c, v + (off)))
-#endif
 
-        /* scores of this tile, base-2 scaled; masked keys get -inf */
-        float sc[BLOCK_N];
-        float m_tile = NEG_BIG;
-        for (int jj = 0; jj < jn; jj++) {
-            const int j = j0 + jj;
-            const long off = key_offset(j, from_ring, pos0, row0, ring_base_kv, n_sink, span,
-                                        n_kv_heads, kvh);
-            VT d = qv[0] * K_ROW(jj, off, 0);
-            for (int c = 1; c < N_VEC; c++)
-                d = mad(qv[c], K_ROW(jj, off, c), d);
-            float x = finish_score(HSUM(d), scale, softcap);
-            if (!interior && !band_visible(i, j, n_sink, win_left, win_right, dil))
-                x = -INFINITY;
-            sc[jj] = x;
-            m_tile = fmax(m_tile, x);
+        /* scores of the tile, VEC keys per vector. Eight independent partial sums
+           per vector keep the multiply-adds from waiting on each other's latency;
+           HEAD_DIM is a multiple of 8. */
+        VT sc[BLOCK_N / VEC];
+        for (int c = 0; c < BLOCK_N / VEC; c++) {
+            __local const float *kc = k_tile + c * VEC;
+            VT a0 = (VT)(0.0f), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0;
+            for (int d = 0; d < HEAD_DIM; d += 8) {
+                a0 = MAD((VT)(qs[d + 0]), VLOAD_F(0, kc + (d + 0) * BLOCK_N), a0);
+                a1 = MAD((VT)(qs[d + 1]), VLOAD_F(0, kc + (d + 1) * BLOCK_N), a1);
+                a2 = MAD((VT)(qs[d + 2]), VLOAD_F(0, kc + (d + 2) * BLOCK_N), a2);
+                a3 = MAD((VT)(qs[d + 3]), VLOAD_F(0, kc + (d + 3) * BLOCK_N), a3);
+                a4 = MAD((VT)(qs[d + 4]), VLOAD_F(0, kc + (d + 4) * BLOCK_N), a4);
+                a5 = MAD((VT)(qs[d + 5]), VLOAD_F(0, kc + (d + 5) * BLOCK_N), a5);
+                a6 = MAD((VT)(qs[d + 6]), VLOAD_F(0, kc + (d + 6) * BLOCK_N), a6);
+                a7 = MAD((VT)(qs[d + 7]), VLOAD_F(0, kc + (d + 7) * BLOCK_N), a7);
+            }
+            sc[c] = ((a0 + a1) + (a2 + a3)) + ((a4 + a5) + (a6 + a7));
         }
-        const float m_new = fmax(m, m_tile);
+#if HAS_SOFTCAP
+        for (int c = 0; c < BLOCK_N / VEC; c++)
+            sc[c] = softcap * tanh(sc[c] / softcap) * LOG2E;
+#endif
+        float p[BLOCK_N];
+        if (!interior) {
+            for (int c = 0; c < BLOCK_N / VEC; c++)
+                VSTORE_F(sc[c], c, p);
+            for (int jj = 0; jj < BLOCK_N; jj++)
+                if (jj >= jn || !band_visible(i, j0 + jj, n_sink, win_left, win_right, dil))
+                    p[jj] = -INFINITY;
+            for (int c = 0; c < BLOCK_N / VEC; c++)
+                sc[c] = VLOAD_F(c, p);
+        }
+        VT mv = sc[0];
+        for (int c = 1; c < BLOCK_N / VEC; c++)
+            mv = fmax(mv, sc[c]);
+        const float m_new = fmax(m, HMAX(mv));
         const float alpha = exp2(m - m_new);
-        l *= alpha;
-        for (int c = 0; c < N_VEC; c++)
-            acc[c] *= alpha;
-        for (int jj = 0; jj < jn; jj++) {
-            const float p = exp2(sc[jj] - m_new);
-            const long off = key_offset(j0 + jj, from_ring, pos0, row0, ring_base_kv, n_sink,
-                                        span, n_kv_heads, kvh);
-            l += p;
-            for (int c = 0; c < N_VEC; c++)
-                acc[c] = mad((VT)(p), V_ROW(jj, off, c), acc[c]);
+        VT lv = (VT)(0.0f);
+        for (int c = 0; c < BLOCK_N / VEC; c++) {
+            const VT pv = EXP2(sc[c] - (VT)(m_new));
+            lv += pv;
+            VSTORE_F(pv, c, p);
+        }
+        l = l * alpha + HSUM(lv);
+        /* weighted values; keys past jn have weight 0 and zero rows, and BLOCK_N is a
+           multiple of 8, so the unrolled loop needs no remainder */
+        for (int c = 0; c < N_VEC; c++) {
+            __local const float *vc = v_tile + c * VEC;
+            VT a0 = acc[c] * alpha, a1 = (VT)(0.0f), a2 = a1, a3 = a1, a4 = a1, a5 = a1,
+               a6 = a1, a7 = a1;
+            for (int jj = 0; jj < BLOCK_N; jj += 8) {
+                a0 = MAD((VT)(p[jj + 0]), VLOAD_F(0, vc + (jj + 0) * HEAD_DIM), a0);
+                a1 = MAD((VT)(p[jj + 1]), VLOAD_F(0, vc + (jj + 1) * HEAD_DIM), a1);
+                a2 = MAD((VT)(p[jj + 2]), VLOAD_F(0, vc + (jj + 2) * HEAD_DIM), a2);
+                a3 = MAD((VT)(p[jj + 3]), VLOAD_F(0, vc + (jj + 3) * HEAD_DIM), a3);
+                a4 = MAD((VT)(p[jj + 4]), VLOAD_F(0, vc + (jj + 4) * HEAD_DIM), a4);
+                a5 = MAD((VT)(p[jj + 5]), VLOAD_F(0, vc + (jj + 5) * HEAD_DIM), a5);
+                a6 = MAD((VT)(p[jj + 6]), VLOAD_F(0, vc + (jj + 6) * HEAD_DIM), a6);
+                a7 = MAD((VT)(p[jj + 7]), VLOAD_F(0, vc + (jj + 7) * HEAD_DIM), a7);
+            }
+            acc[c] = ((a0 + a1) + (a2 + a3)) + ((a4 + a5) + (a6 + a7));
         }
         m = m_new;
-#undef K_ROW
-#undef V_ROW
-        /* keep the group on the same tile: on GPUs the tile is overwritten next, on
-         * CPUs it keeps the tile hot in cache for every work-item of the group */
+        /* the tile is overwritten next */
         barrier(CLK_LOCAL_MEM_FENCE);
     }
 

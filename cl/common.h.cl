@@ -44,7 +44,48 @@ typedef float kv_t;
 #define STORE_KV(x, i, p) VSTORE_F(x, i, p)
 #endif
 
+#ifndef HAS_FMA
+#define HAS_FMA 0     /* 1 = the device fuses multiply-add in hardware */
+#endif
+#if HAS_FMA
+#define MAD(a, b, c) fma(a, b, c)
+#else
+#define MAD(a, b, c) mad(a, b, c)
+#endif
+
 inline float hsum4(float4 x) { return (x.s0 + x.s1) + (x.s2 + x.s3); }
 inline float hsum8(float8 x) { return hsum4(x.lo + x.hi); }
 inline float hsum16(float16 x) { return hsum8(x.lo + x.hi); }
 #define HSUM CAT(hsum, VEC)
+inline float hmax4(float4 x) { return fmax(fmax(x.s0, x.s1), fmax(x.s2, x.s3)); }
+inline float hmax8(float8 x) { return hmax4(fmax(x.lo, x.hi)); }
+inline float hmax16(float16 x) { return hmax8(fmax(x.lo, x.hi)); }
+#define HMAX CAT(hmax, VEC)
+
+#ifndef POLY_EXP2
+#define POLY_EXP2 0   /* 1 = exp2 by polynomial on whole vectors (CPUs, where the
+                         built-in exp2 runs lane by lane); 0 = built-in exp2 */
+#endif
+
+/* 2^x for x <= 0 (softmax weights): x = n + f with n = rint(x), |f| <= 1/2, and
+ * 2^f by its degree-6 Taylor polynomial (relative error < 2e-7); below -126
+ * the result is exactly 0, so masked keys (-inf) weigh nothing. */
+inline VT exp2_poly(VT x)
+{
+    const VT n = rint(fmax(x, (VT)(-127.0f)));
+    const VT f = fmax(x, (VT)(-127.0f)) - n;
+    VT p = (VT)(1.5403530393381610e-4f);
+    p = mad(p, f, (VT)(1.3333558146428443e-3f));
+    p = mad(p, f, (VT)(9.6181291076284772e-3f));
+    p = mad(p, f, (VT)(5.5504108664821580e-2f));
+    p = mad(p, f, (VT)(2.4022650695910071e-1f));
+    p = mad(p, f, (VT)(6.9314718055994531e-1f));
+    p = mad(p, f, (VT)(1.0f));
+    const VT scale = CAT(as_float, VEC)((CAT(convert_int, VEC)(n) + 127) << 23);
+    return select(p * scale, (VT)(0.0f), isless(x, (VT)(-126.0f)));
+}
+#if POLY_EXP2
+#define EXP2(x) exp2_poly(x)
+#else
+#define EXP2(x) exp2(x)
+#endif

@@ -95,17 +95,19 @@ swacl_status swacl_attend(swacl_context *ctx, const swacl_attend_job *job)
         return swacl_fail(ctx, SWACL_ERR_UNSUPPORTED,
                           "%d query heads per kv head exceed the device's work-group size (%d)",
                           group, ctx->caps.max_wg_size);
-    int block_n = P->block_n;
-    if (P->use_local)
-        while (block_n > 4 && (uint64_t)2 * block_n * hd * 4 + 1024 > ctx->caps.local_mem)
-            block_n /= 2;
+    /* keys per tile: a multiple of the vector width that fits K and V tiles in
+       local memory */
+    const int n_step = vec > 8 ? vec : 8; /* the kernel unrolls key loops by 8 */
+    int block_n = P->block_n < n_step ? n_step : P->block_n - P->block_n % n_step;
+    while (block_n > n_step && (uint64_t)2 * block_n * hd * 4 + 1024 > ctx->caps.local_mem)
+        block_n -= n_step;
 
     char opts[512];
     snprintf(opts, sizeof opts,
-             "-cl-std=CL1.2 -DHEAD_DIM=%d -DVEC=%d -DIO_HALF=%d -DKV_HALF=%d -DBLOCK_M=%d "
-             "-DBLOCK_N=%d -DUSE_LOCAL=%d -DHAS_SOFTCAP=%d -DHAS_SINK_LOGITS=%d -DHAS_DILATION=%d",
-             hd, vec, cfg->dtype == SWACL_F16, cfg->kv_dtype == SWACL_F16, block_m, block_n,
-             P->use_local, cfg->softcap > 0.0f, job->sink_logits != NULL, band.dil > 1);
+             "-cl-std=CL1.2 -DHAS_FMA=%d -DPOLY_EXP2=%d -DHEAD_DIM=%d -DVEC=%d -DIO_HALF=%d -DKV_HALF=%d -DBLOCK_M=%d "
+             "-DBLOCK_N=%d -DCONTIGUOUS=%d -DHAS_SOFTCAP=%d -DHAS_SINK_LOGITS=%d -DHAS_DILATION=%d",
+             ctx->caps.has_fma, P->poly_exp2, hd, vec, cfg->dtype == SWACL_F16, cfg->kv_dtype == SWACL_F16, block_m, block_n,
+             P->contiguous, cfg->softcap > 0.0f, job->sink_logits != NULL, band.dil > 1);
     cl_kernel kern;
     swacl_status s = swacl_get_kernel(ctx, "attend.cl", opts, "attend", &kern);
     if (s != SWACL_OK)

@@ -56,6 +56,10 @@ static void probe_one(cl_platform_id p, cl_device_id d, swacl_caps *c)
     clGetDeviceInfo(d, CL_DEVICE_LOCAL_MEM_TYPE, sizeof lt, &lt, NULL);
     c->local_mem_is_global = lt == CL_GLOBAL;
 
+    cl_device_fp_config fp = 0;
+    clGetDeviceInfo(d, CL_DEVICE_SINGLE_FP_CONFIG, sizeof fp, &fp, NULL);
+    c->has_fma = (fp & CL_FP_FMA) != 0;
+
     size_t ext_size = 0;
     clGetDeviceInfo(d, CL_DEVICE_EXTENSIONS, 0, NULL, &ext_size);
     char *ext = calloc(ext_size + 1, 1);

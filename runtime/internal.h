@@ -53,7 +53,7 @@ typedef struct swacl_caps {
     swacl_devtype type;
     char platform_name[128], platform_version[128], vendor[128], name[128];
     char device_version[128], driver_version[128];
-    int has_fp16, has_fp64, has_subgroups, local_mem_is_global;
+    int has_fp16, has_fp64, has_fma, has_subgroups, local_mem_is_global;
     int compute_units, max_wg_size;
     uint64_t local_mem, global_mem, max_alloc;
 } swacl_caps;
@@ -71,14 +71,15 @@ typedef struct swacl_params {
     const char *name;  /* table entry that matched, e.g. "cpu", "gpu-nvidia" */
     int block_m;       /* queries per work-group (per head) */
     int block_n;       /* keys per tile */
-    int use_local;     /* 1 = stage K/V tiles in local memory (GPUs) */
-    int vec;           /* vector width of head_dim loops (4, 8 or 16) */
+    int contiguous;    /* 1 = a work-item stages a contiguous run of each tile (CPUs) */
+    int vec;           /* vector width of head_dim and key loops (4, 8 or 16) */
+    int poly_exp2;     /* 1 = softmax exp2 by vector polynomial (CPUs) */
     int decode_keys_per_split; /* flash-decoding: keys per split before splitting further */
     int max_chunk;     /* default tokens per prefill launch */
 } swacl_params;
 
 /* table lookup with vendor -> type fallbacks, then $SWACL_PARAMS overrides
- * ("block_m=16,block_n=32,use_local=0,vec=8,..."). */
+ * ("block_m=16,block_n=32,contiguous=0,vec=8,..."). */
 swacl_params swacl_params_for(const swacl_caps *caps);
 void swacl_params_describe(const swacl_params *p, char *buf, size_t n);
 

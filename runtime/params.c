@@ -1,6 +1,7 @@
 /* params.c — per-device kernel parameters: one table, matched vendor ->
  * device type -> generic fallback, then overridden by $SWACL_PARAMS
- * ("block_m=16,block_n=32,use_local=0,vec=8,split_keys=512,max_chunk=1024"). */
+ * ("block_m=16,block_n=32,contiguous=1,vec=16,poly_exp2=1,split_keys=512,
+ * max_chunk=1024"). */
 #include "internal.h"
 
 #include <stdio.h>
@@ -14,17 +15,18 @@ typedef struct params_row {
 } params_row;
 
 /* First match wins, so specific rows come before their type's fallback.
- * CPU rows: PoCL streams fastest when a work-item walks its own contiguous
- * range, and local memory is ordinary cache there, so tiles are read straight
- * from global memory; 16-wide vectors suit AVX-512 and 8-wide AVX2.
- * GPU rows: K/V tiles are staged in local memory, shared by the work-group. */
+ * CPU rows: PoCL runs a work-group's work-items one after another and streams
+ * fastest when each walks its own contiguous range (interleaved access measured
+ * 2-8x slower there), so tiles are staged in contiguous runs; 16-wide vectors
+ * suit AVX-512. GPU rows: staging is interleaved so neighbouring work-items
+ * read neighbouring addresses (coalesced). */
 static const params_row params_table[] = {
-    {SWACL_DEV_CPU, NULL, {"cpu", 16, 32, 0, 16, 512, 1024}},
-    {SWACL_DEV_GPU, "NVIDIA", {"gpu-nvidia", 16, 32, 1, 4, 256, 2048}},
-    {SWACL_DEV_GPU, "Advanced Micro Devices", {"gpu-amd", 16, 32, 1, 4, 256, 2048}},
-    {SWACL_DEV_GPU, "Intel", {"gpu-intel", 8, 16, 1, 4, 256, 1024}},
-    {SWACL_DEV_GPU, NULL, {"gpu", 8, 16, 1, 4, 256, 1024}},
-    {SWACL_DEV_OTHER, NULL, {"generic", 8, 16, 0, 4, 256, 512}},
+    {SWACL_DEV_CPU, NULL, {"cpu", 16, 32, 1, 16, 1, 512, 1024}},
+    {SWACL_DEV_GPU, "NVIDIA", {"gpu-nvidia", 16, 32, 0, 4, 0, 256, 2048}},
+    {SWACL_DEV_GPU, "Advanced Micro Devices", {"gpu-amd", 16, 32, 0, 4, 0, 256, 2048}},
+    {SWACL_DEV_GPU, "Intel", {"gpu-intel", 8, 16, 0, 4, 0, 256, 1024}},
+    {SWACL_DEV_GPU, NULL, {"gpu", 8, 16, 0, 4, 0, 256, 1024}},
+    {SWACL_DEV_OTHER, NULL, {"generic", 8, 16, 1, 4, 1, 256, 512}},
 };
 
 static void apply_override(swacl_params *p, const char *spec)
@@ -43,10 +45,12 @@ static void apply_override(swacl_params *p, const char *spec)
             p->block_m = (int)val;
         else if (!strcmp(tok, "block_n") && val >= 1)
             p->block_n = (int)val;
-        else if (!strcmp(tok, "use_local"))
-            p->use_local = val != 0;
+        else if (!strcmp(tok, "contiguous"))
+            p->contiguous = val != 0;
         else if (!strcmp(tok, "vec") && (val == 4 || val == 8 || val == 16))
             p->vec = (int)val;
+        else if (!strcmp(tok, "poly_exp2"))
+            p->poly_exp2 = val != 0;
         else if (!strcmp(tok, "split_keys") && val >= 1)
             p->decode_keys_per_split = (int)val;
         else if (!strcmp(tok, "max_chunk") && val >= 1)
@@ -77,7 +81,8 @@ swacl_params swacl_params_for(const swacl_caps *caps)
 
 void swacl_params_describe(const swacl_params *p, char *buf, size_t n)
 {
-    snprintf(buf, n, "block_m=%d block_n=%d use_local=%d vec=%d split_keys=%d max_chunk=%d",
-             p->block_m, p->block_n, p->use_local, p->vec, p->decode_keys_per_split,
+    snprintf(buf, n,
+             "block_m=%d block_n=%d contiguous=%d vec=%d poly_exp2=%d split_keys=%d max_chunk=%d",
+             p->block_m, p->block_n, p->contiguous, p->vec, p->poly_exp2, p->decode_keys_per_split,
              p->max_chunk);
 }
