@@ -10,7 +10,7 @@
  * tile is read once per group. The band for query i is
  *     j < n_sink  or  (i - win_left <= j <= i + win_right and (i - j) % dil == 0)
  * (causal: win_right = 0; bidirectional: win_left = win_right = W - 1; full:
- * reach 1 << 30). The key range of a work-group comes from the band, so tiles
+ * reach 1 << 30); causal sinks need j <= i as well. The key range of a work-group comes from the band, so tiles
  * outside it are never loaded; tiles the whole group sees skip masking. */
 
 #ifndef BLOCK_M
@@ -29,6 +29,9 @@
 #ifndef HAS_SINK_LOGITS
 #define HAS_SINK_LOGITS 0 /* compile in the learned per-head sink logit */
 #endif
+#ifndef HAS_ROPE
+#define HAS_ROPE 0    /* keys cached unrotated, turned in-kernel (StreamingLLM) */
+#endif
 #ifndef HAS_DILATION
 #define HAS_DILATION 0 /* compile in the (i - j) % dil test */
 #endif
@@ -43,13 +46,27 @@
 typedef struct segment {
     int j_begin, j_end;
     int from_ring;
-    int all_visible; /* sinks: every query of the group sees every key */
+    int all_visible; /* pinned sinks before the band: every query of the group sees them */
+    int sink_keys;   /* keys below n_sink (their RoPE position is their own) */
 } segment;
 
-inline int band_visible(int i, int j, int n_sink, int win_left, int win_right, int dil)
+/* appends [a, b) split at the chunk start pos0 (ring before, fresh after) */
+inline int add_segments(segment *seg, int n, int a, int b, int pos0, int all_visible,
+                        int sink_keys)
+{
+    const int cut = clamp(pos0, a, max(a, b));
+    if (cut > a)
+        seg[n++] = (segment){a, cut, 1, all_visible, sink_keys};
+    if (b > cut)
+        seg[n++] = (segment){cut, b, 0, all_visible, sink_keys};
+    return n;
+}
+
+inline int band_visible(int i, int j, int n_sink, int win_left, int win_right, int dil,
+                        int causal)
 {
     if (j < n_sink)
-        return 1;
+        return !causal || j <= i;
     if (j < i - win_left || j > i + win_right)
         return 0;
 #if HAS_DILATION
@@ -57,12 +74,6 @@ inline int band_visible(int i, int j, int n_sink, int win_left, int win_right, i
 #else
     return 1;
 #endif
-}
-
-/* slot of absolute position p in a ring of n_sink pinned + span rolling slots */
-inline int ring_slot(int p, int n_sink, int span)
-{
-    return p < n_sink ? p : n_sink + (p - n_sink) % span;
 }
 
 /* offset (in elements) of key j's row for kv head kvh */
@@ -79,8 +90,9 @@ __kernel void attend(__global const io_t *q, __global const io_t *k, __global co
                      __global const int *batch_info, /* [n_batch][3]: ring_base, pos0, row0 */
                      __global float *partial,        /* n_split > 1: [row][h][split][2+HEAD_DIM] */
                      __global const float *sink_logits, int n_rows, int n_heads,
-                     int n_kv_heads, int n_sink, int win_left, int win_right, int dil,
-                     int span, float scale, float softcap, int n_split)
+                     int n_kv_heads, int n_sink, int win_left, int win_right, int dil, int causal,
+                     int span, float scale, float softcap, int n_split,
+                     __global const float *inv_freq) /* HAS_ROPE: HEAD_DIM/2 frequencies */
 {
     const int qi = get_global_id(0);
     const int h = get_global_id(1);
@@ -101,19 +113,15 @@ __kernel void attend(__global const io_t *q, __global const io_t *k, __global co
     const int hi_excl = min(key_end, (int)min((long)i_last + win_right + 1, (long)key_end));
     const int sink_end = min(n_sink, lo);
 
-    /* up to four segments: sinks and band, each split at the chunk start */
-    segment seg[4];
-    int n_seg = 0;
-    int cut = min(sink_end, pos0);
-    if (cut > 0)
-        seg[n_seg++] = (segment){0, cut, 1, 1};
-    if (sink_end > cut)
-        seg[n_seg++] = (segment){cut, sink_end, 0, 1};
-    cut = clamp(pos0, lo, max(lo, hi_excl));
-    if (cut > lo)
-        seg[n_seg++] = (segment){lo, cut, 1, 0};
-    if (hi_excl > cut)
-        seg[n_seg++] = (segment){cut, hi_excl, 0, 0};
+    /* segments: pinned sinks before the band, then the band split where sink keys
+       end; each split again at the chunk start */
+    segment seg[8];
+    int n_seg = add_segments(seg, 0, 0, sink_end, pos0, 1, 1);
+    const int band_sink_end = clamp(n_sink, lo, max(lo, hi_excl));
+    n_seg = add_segments(seg, n_seg, lo, band_sink_end, pos0, 0, 1);
+    n_seg = add_segments(seg, n_seg, band_sink_end, max(band_sink_end, hi_excl), pos0, 0, 0);
+    if (!causal && hi_excl < n_sink) /* bidirectional: sinks after the band */
+        n_seg = add_segments(seg, n_seg, hi_excl, min(n_sink, key_end), pos0, 1, 1);
 
     int n_tiles = 0;
     for (int s = 0; s < n_seg; s++)
@@ -135,6 +143,18 @@ __kernel void attend(__global const io_t *q, __global const io_t *k, __global co
         VSTORE_F(LOAD_IO(c, q + q_off) * q_mul, c, qs);
         acc[c] = (VT)(0.0f);
     }
+#if HAS_ROPE
+    /* StreamingLLM positions inside the cache: sinks keep their own, the window
+       follows them in age order, so the query sits at i - evicted(i) for sink
+       keys. Window keys only need the right distance i - j: they and the query
+       are turned relative to the group's base, which keeps every angle small. */
+    const int rope_base = max(0, i_first + 1 - n_sink - span);
+    float qs_sink[HEAD_DIM];
+    for (int d = 0; d < HEAD_DIM; d++)
+        qs_sink[d] = qs[d];
+    rope_row(qs, i - rope_base, inv_freq);
+    rope_row(qs_sink, i - max(0, i + 1 - n_sink - span), inv_freq);
+#endif
     float m = NEG_BIG, l = 0.0f;
 
     /* K tile transposed ([HEAD_DIM][BLOCK_N]) so scores of VEC keys come from one
@@ -154,6 +174,12 @@ __kernel void attend(__global const io_t *q, __global const io_t *k, __global co
         const int j0 = seg[s].j_begin + (t - seg_tile0) * BLOCK_N;
         const int jn = min(BLOCK_N, seg[s].j_end - j0);
         const int from_ring = seg[s].from_ring;
+#if HAS_ROPE
+        const float *qp = seg[s].sink_keys ? qs_sink : qs;
+        const int key_shift = seg[s].sink_keys ? 0 : rope_base;
+#else
+        const float *qp = qs;
+#endif
         const int interior = jn == BLOCK_N &&
                              (seg[s].all_visible ||
                               (!HAS_DILATION && j0 >= i_last - win_left &&
@@ -187,6 +213,22 @@ __kernel void attend(__global const io_t *q, __global const io_t *k, __global co
                 k_tile[(c * VEC + x) * BLOCK_N + jj] = lanes[x];
         }
         barrier(CLK_LOCAL_MEM_FENCE);
+#if HAS_ROPE
+        /* turn the staged keys (cached unrotated) to their positions; one work-item
+           per key, pairs (d, d + HEAD_DIM/2) of the transposed tile */
+        for (int jj = lid; jj < jn; jj += WG_SIZE) {
+            const float pos = (float)(j0 + jj - key_shift);
+            for (int d = 0; d < HEAD_DIM / 2; d++) {
+                float cs, sn;
+                rope_angle(pos, inv_freq[d], &cs, &sn);
+                const float x1 = k_tile[d * BLOCK_N + jj];
+                const float x2 = k_tile[(d + HEAD_DIM / 2) * BLOCK_N + jj];
+                k_tile[d * BLOCK_N + jj] = x1 * cs - x2 * sn;
+                k_tile[(d + HEAD_DIM / 2) * BLOCK_N + jj] = x2 * cs + x1 * sn;
+            }
+        }
+        barrier(CLK_LOCAL_MEM_FENCE);
+#endif
 
         /* scores of the tile, VEC keys per vector. Eight independent partial sums
            per vector keep the multiply-adds from waiting on each other's latency;
@@ -196,14 +238,14 @@ __kernel void attend(__global const io_t *q, __global const io_t *k, __global co
             __local const float *kc = k_tile + c * VEC;
             VT a0 = (VT)(0.0f), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0;
             for (int d = 0; d < HEAD_DIM; d += 8) {
-                a0 = MAD((VT)(qs[d + 0]), VLOAD_F(0, kc + (d + 0) * BLOCK_N), a0);
-                a1 = MAD((VT)(qs[d + 1]), VLOAD_F(0, kc + (d + 1) * BLOCK_N), a1);
-                a2 = MAD((VT)(qs[d + 2]), VLOAD_F(0, kc + (d + 2) * BLOCK_N), a2);
-                a3 = MAD((VT)(qs[d + 3]), VLOAD_F(0, kc + (d + 3) * BLOCK_N), a3);
-                a4 = MAD((VT)(qs[d + 4]), VLOAD_F(0, kc + (d + 4) * BLOCK_N), a4);
-                a5 = MAD((VT)(qs[d + 5]), VLOAD_F(0, kc + (d + 5) * BLOCK_N), a5);
-                a6 = MAD((VT)(qs[d + 6]), VLOAD_F(0, kc + (d + 6) * BLOCK_N), a6);
-                a7 = MAD((VT)(qs[d + 7]), VLOAD_F(0, kc + (d + 7) * BLOCK_N), a7);
+                a0 = MAD((VT)(qp[d + 0]), VLOAD_F(0, kc + (d + 0) * BLOCK_N), a0);
+                a1 = MAD((VT)(qp[d + 1]), VLOAD_F(0, kc + (d + 1) * BLOCK_N), a1);
+                a2 = MAD((VT)(qp[d + 2]), VLOAD_F(0, kc + (d + 2) * BLOCK_N), a2);
+                a3 = MAD((VT)(qp[d + 3]), VLOAD_F(0, kc + (d + 3) * BLOCK_N), a3);
+                a4 = MAD((VT)(qp[d + 4]), VLOAD_F(0, kc + (d + 4) * BLOCK_N), a4);
+                a5 = MAD((VT)(qp[d + 5]), VLOAD_F(0, kc + (d + 5) * BLOCK_N), a5);
+                a6 = MAD((VT)(qp[d + 6]), VLOAD_F(0, kc + (d + 6) * BLOCK_N), a6);
+                a7 = MAD((VT)(qp[d + 7]), VLOAD_F(0, kc + (d + 7) * BLOCK_N), a7);
             }
             sc[c] = ((a0 + a1) + (a2 + a3)) + ((a4 + a5) + (a6 + a7));
         }
@@ -216,7 +258,7 @@ __kernel void attend(__global const io_t *q, __global const io_t *k, __global co
             for (int c = 0; c < BLOCK_N / VEC; c++)
                 VSTORE_F(sc[c], c, p);
             for (int jj = 0; jj < BLOCK_N; jj++)
-                if (jj >= jn || !band_visible(i, j0 + jj, n_sink, win_left, win_right, dil))
+                if (jj >= jn || !band_visible(i, j0 + jj, n_sink, win_left, win_right, dil, causal))
                     p[jj] = -INFINITY;
             for (int c = 0; c < BLOCK_N / VEC; c++)
                 sc[c] = VLOAD_F(c, p);
@@ -260,7 +302,8 @@ __kernel void attend(__global const io_t *q, __global const io_t *k, __global co
         return;
     const long row = (long)row0 + qi;
     if (n_split > 1) {
-        __global float *p = partial + ((row * n_heads + h) * n_split + split) * (2 + HEAD_DIM);
+        const long prow = (long)b * n_rows + qi; /* launch-local row */
+        __global float *p = partial + ((prow * n_heads + h) * n_split + split) * (2 + HEAD_DIM);
         p[0] = m;
         p[1] = l;
         for (int c = 0; c < N_VEC; c++)
@@ -283,14 +326,16 @@ __kernel void attend(__global const io_t *q, __global const io_t *k, __global co
 }
 
 /* Merges the n_split partial (max, sum, acc) of each (row, head) written by
- * attend. Global (N_VEC, n_heads, n_rows_total): one vector of the output each. */
+ * attend. Global (N_VEC, n_heads, n_batch * n_rows): one output vector each. */
 __kernel void attend_merge(__global const float *partial, __global io_t *out,
-                           __global const float *sink_logits, int n_heads, int n_split)
+                           __global const float *sink_logits, __global const int *batch_info,
+                           int n_rows, int n_heads, int n_split)
 {
     const int c = get_global_id(0);
     const int h = get_global_id(1);
-    const long row = get_global_id(2);
-    __global const float *p = partial + (row * n_heads + h) * n_split * (2 + HEAD_DIM);
+    const long prow = get_global_id(2);
+    const long row = (long)batch_info[3 * (prow / n_rows) + 2] + prow % n_rows;
+    __global const float *p = partial + (prow * n_heads + h) * n_split * (2 + HEAD_DIM);
     float m = NEG_BIG;
     for (int s = 0; s < n_split; s++)
         m = fmax(m, p[s * (2 + HEAD_DIM)]);

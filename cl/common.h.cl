@@ -89,3 +89,34 @@ inline VT exp2_poly(VT x)
 #else
 #define EXP2(x) exp2(x)
 #endif
+
+/* RoPE, rotate-half pairing (d, d + HEAD_DIM/2), angle pos * inv_freq[d]. The
+ * product is carried as hi + lo (lo exact through fma) so the angle loses
+ * nothing to rounding beyond inv_freq's own; sin/cos of hi are then corrected
+ * to first order in lo. */
+inline void rope_angle(float pos, float f, float *c, float *s)
+{
+    const float hi = pos * f;
+    const float lo = fma(pos, f, -hi);
+    float ch;
+    const float sh = sincos(hi, &ch);
+    *s = mad(lo, ch, sh);
+    *c = mad(-lo, sh, ch);
+}
+
+inline void rope_row(float *x, int pos, __global const float *inv_freq)
+{
+    for (int d = 0; d < HEAD_DIM / 2; d++) {
+        float c, s;
+        rope_angle((float)pos, inv_freq[d], &c, &s);
+        const float x1 = x[d], x2 = x[d + HEAD_DIM / 2];
+        x[d] = x1 * c - x2 * s;
+        x[d + HEAD_DIM / 2] = x2 * c + x1 * s;
+    }
+}
+
+/* slot of absolute position p in a ring of n_sink pinned + span rolling slots */
+inline int ring_slot(int p, int n_sink, int span)
+{
+    return p < n_sink ? p : n_sink + (p - n_sink) % span;
+}

@@ -69,6 +69,30 @@ swacl_band swacl_band_of(const swacl_attn_config *cfg)
     return b;
 }
 
+int swacl_vec_width(const swacl_params *p, int head_dim, int rope)
+{
+    int vec = p->vec;
+    while (head_dim % vec || (rope && (head_dim / 2) % vec))
+        vec /= 2;
+    return vec;
+}
+
+void swacl_base_options(const swacl_context *ctx, int head_dim, int vec, swacl_dtype io,
+                        swacl_dtype kv, char *buf, size_t n)
+{
+    snprintf(buf, n, "-cl-std=CL1.2 -DHAS_FMA=%d -DPOLY_EXP2=%d -DHEAD_DIM=%d -DVEC=%d "
+                     "-DIO_HALF=%d -DKV_HALF=%d",
+             ctx->caps.has_fma, ctx->params.poly_exp2, head_dim, vec, io == SWACL_F16,
+             kv == SWACL_F16);
+}
+
+void swacl_rope_inv_freq(float theta, int head_dim, float *out)
+{
+    const double base = theta > 0.0f ? theta : 10000.0;
+    for (int d = 0; d < head_dim / 2; d++)
+        out[d] = (float)pow(base, -2.0 * d / head_dim);
+}
+
 static int next_pow2(int x)
 {
     int p = 1;
@@ -85,9 +109,8 @@ swacl_status swacl_attend(swacl_context *ctx, const swacl_attend_job *job)
     const int hd = cfg->head_dim;
     const int group = cfg->n_heads / cfg->n_kv_heads;
 
-    int vec = P->vec;
-    while (hd % vec)
-        vec /= 2;
+    const int rope = job->inv_freq != NULL;
+    const int vec = swacl_vec_width(P, hd, rope);
     int block_m = P->block_m < job->n_rows ? P->block_m : next_pow2(job->n_rows);
     while (block_m > 1 && block_m * group > ctx->caps.max_wg_size)
         block_m /= 2;
@@ -102,12 +125,13 @@ swacl_status swacl_attend(swacl_context *ctx, const swacl_attend_job *job)
     while (block_n > n_step && (uint64_t)2 * block_n * hd * 4 + 1024 > ctx->caps.local_mem)
         block_n -= n_step;
 
-    char opts[512];
+    char base[256], opts[512];
+    swacl_base_options(ctx, hd, vec, cfg->dtype, cfg->kv_dtype, base, sizeof base);
     snprintf(opts, sizeof opts,
-             "-cl-std=CL1.2 -DHAS_FMA=%d -DPOLY_EXP2=%d -DHEAD_DIM=%d -DVEC=%d -DIO_HALF=%d -DKV_HALF=%d -DBLOCK_M=%d "
-             "-DBLOCK_N=%d -DCONTIGUOUS=%d -DHAS_SOFTCAP=%d -DHAS_SINK_LOGITS=%d -DHAS_DILATION=%d",
-             ctx->caps.has_fma, P->poly_exp2, hd, vec, cfg->dtype == SWACL_F16, cfg->kv_dtype == SWACL_F16, block_m, block_n,
-             P->contiguous, cfg->softcap > 0.0f, job->sink_logits != NULL, band.dil > 1);
+             "%s -DBLOCK_M=%d -DBLOCK_N=%d -DCONTIGUOUS=%d -DHAS_SOFTCAP=%d "
+             "-DHAS_SINK_LOGITS=%d -DHAS_DILATION=%d -DHAS_ROPE=%d",
+             base, block_m, block_n, P->contiguous, cfg->softcap > 0.0f,
+             job->sink_logits != NULL, band.dil > 1, rope);
     cl_kernel kern;
     swacl_status s = swacl_get_kernel(ctx, "attend.cl", opts, "attend", &kern);
     if (s != SWACL_OK)
@@ -142,6 +166,7 @@ swacl_status swacl_attend(swacl_context *ctx, const swacl_attend_job *job)
     const float scale = cfg->scale > 0.0f ? cfg->scale : 1.0f / sqrtf((float)hd);
     const float softcap = cfg->softcap;
     const int n_sink = cfg->n_sink;
+    const int causal = !cfg->bidirectional;
     const int span = job->ring_span > 0 ? job->ring_span : 1;
     cl_mem ring_k = job->ring_k ? job->ring_k : job->k; /* never read without a ring */
     cl_mem ring_v = job->ring_v ? job->ring_v : job->v;
@@ -163,10 +188,12 @@ swacl_status swacl_attend(swacl_context *ctx, const swacl_attend_job *job)
     err |= clSetKernelArg(kern, a++, sizeof(int), &band.win_left);
     err |= clSetKernelArg(kern, a++, sizeof(int), &band.win_right);
     err |= clSetKernelArg(kern, a++, sizeof(int), &band.dil);
+    err |= clSetKernelArg(kern, a++, sizeof(int), &causal);
     err |= clSetKernelArg(kern, a++, sizeof(int), &span);
     err |= clSetKernelArg(kern, a++, sizeof(float), &scale);
     err |= clSetKernelArg(kern, a++, sizeof(float), &softcap);
     err |= clSetKernelArg(kern, a++, sizeof(int), &n_split);
+    err |= clSetKernelArg(kern, a++, sizeof(cl_mem), rope ? &job->inv_freq : &job->q);
     if (err != CL_SUCCESS)
         return swacl_fail(ctx, SWACL_ERR_OPENCL, "clSetKernelArg(attend) failed");
     size_t local[3] = {(size_t)block_m, (size_t)group, 1};
@@ -184,12 +211,15 @@ swacl_status swacl_attend(swacl_context *ctx, const swacl_attend_job *job)
     err = clSetKernelArg(merge, a++, sizeof(cl_mem), &partial);
     err |= clSetKernelArg(merge, a++, sizeof(cl_mem), &job->out);
     err |= clSetKernelArg(merge, a++, sizeof(cl_mem), job->sink_logits ? &job->sink_logits : &partial);
+    err |= clSetKernelArg(merge, a++, sizeof(cl_mem), &job->batch_info);
+    err |= clSetKernelArg(merge, a++, sizeof(int), &job->n_rows);
     err |= clSetKernelArg(merge, a++, sizeof(int), &cfg->n_heads);
     err |= clSetKernelArg(merge, a++, sizeof(int), &n_split);
     if (err != CL_SUCCESS)
         return swacl_fail(ctx, SWACL_ERR_OPENCL, "clSetKernelArg(attend_merge) failed");
     size_t mglobal[3] = {(size_t)(hd / vec), (size_t)cfg->n_heads, (size_t)rows_total};
-    return swacl_enqueue(ctx, merge, 3, mglobal, NULL, "attend_merge");
+    size_t mlocal[3] = {(size_t)(hd / vec), 1, 1};
+    return swacl_enqueue(ctx, merge, 3, mglobal, mlocal, "attend_merge");
 }
 
 /* uploads a layer's sink logits (or leaves *out NULL when it has none) */

@@ -99,7 +99,7 @@ void swacl_programs_release(swacl_context *ctx);
 
 /* scratch slots of a context */
 enum { SCRATCH_Q, SCRATCH_K, SCRATCH_V, SCRATCH_OUT, SCRATCH_INFO, SCRATCH_PARTIAL,
-       SCRATCH_SINKS, SCRATCH_SPARE, SCRATCH_SLOTS_ };
+       SCRATCH_SINKS, SCRATCH_SPARE, SCRATCH_ROPE, SCRATCH_SLOTS_ };
 
 
 /* ---- the context ------------------------------------------------------------- */
@@ -148,6 +148,14 @@ typedef struct swacl_band {
 } swacl_band;
 #define SWACL_REACH_ALL (1 << 30) /* "unbounded" reach: full attention */
 swacl_band swacl_band_of(const swacl_attn_config *cfg);
+/* vector width for head_dim loops: the parameter's, halved until it divides
+ * head_dim (and head_dim / 2 when keys are turned by RoPE in-kernel) */
+int swacl_vec_width(const swacl_params *p, int head_dim, int rope);
+/* "-cl-std=CL1.2 -DHEAD_DIM=... -DVEC=... -DIO_HALF=... ..." shared by every kernel */
+void swacl_base_options(const swacl_context *ctx, int head_dim, int vec, swacl_dtype io,
+                        swacl_dtype kv, char *buf, size_t n);
+/* RoPE frequencies theta^(-2d/head_dim), d < head_dim/2, rounded to float */
+void swacl_rope_inv_freq(float theta, int head_dim, float *out);
 
 /* everything one launch of the attend kernel (cl/attend.cl) needs */
 typedef struct swacl_attend_job {
@@ -160,6 +168,7 @@ typedef struct swacl_attend_job {
     cl_mem ring_k, ring_v; /* [slots][n_kv][hd] of kv_dtype, or NULL (one-shot) */
     int ring_span;     /* rolling slots after the sinks (W*D, or max_context) */
     cl_mem sink_logits;/* n_heads floats, or NULL */
+    cl_mem inv_freq;   /* RoPE in cache: head_dim/2 frequencies, else NULL */
 } swacl_attend_job;
 swacl_status swacl_attend(swacl_context *ctx, const swacl_attend_job *job);
 /* uploads cfg's sink logits into a context scratch buffer (*out NULL if none) */

@@ -1,0 +1,24 @@
+/* append.cl — writes a chunk's K/V rows into the ring slots of their positions
+ * (converting to the cache's element type). Only rows that survive the chunk
+ * are written: sinks, and the last `span` positions.
+ * Global (N_VEC, n_kv_heads, n_rows * n_batch); batch_info as in attend.cl. */
+
+__kernel void append(__global const io_t *k, __global const io_t *v, __global kv_t *ring_k,
+                     __global kv_t *ring_v, __global const int *batch_info, int n_rows,
+                     int n_kv_heads, int n_sink, int span)
+{
+    const int c = get_global_id(0);
+    const int kvh = get_global_id(1);
+    const int r = get_global_id(2);
+    const int b = r / n_rows, t = r % n_rows;
+    const int ring_base = batch_info[3 * b + 0];
+    const int p = batch_info[3 * b + 1] + t;
+    const int chunk_end = batch_info[3 * b + 1] + n_rows;
+    if (p >= n_sink && p < chunk_end - span)
+        return; /* overwritten later in this same chunk */
+    const int slot = ring_slot(p, n_sink, span);
+    const long src = ((long)(batch_info[3 * b + 2] + t) * n_kv_heads + kvh) * HEAD_DIM;
+    const long dst = ((long)(ring_base + slot) * n_kv_heads + kvh) * HEAD_DIM;
+    STORE_KV(LOAD_IO(c, k + src), c, ring_k + dst);
+    STORE_KV(LOAD_IO(c, v + src), c, ring_v + dst);
+}
