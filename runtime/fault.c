@@ -16,8 +16,7 @@ static int fault_env_read;
 static const char *const fault_names[SWACL_FAULT_KINDS_] = {"cl_alloc", "enqueue", "build",
                                                              "host_alloc"};
 
-void swacl_fault_arm(int kind, long n);
-void swacl_fault_arm(int kind, long n)
+int swacl_fault_arm(int kind, long n)
 {
     fault_env_read = 1;
     for (int i = 0; i < SWACL_FAULT_KINDS_; i++) {
@@ -26,9 +25,9 @@ void swacl_fault_arm(int kind, long n)
     }
     if (kind >= 0 && kind < SWACL_FAULT_KINDS_)
         fault_target[kind] = n;
+    return 1;
 }
 
-long swacl_fault_count(int kind);
 long swacl_fault_count(int kind)
 {
     return (kind >= 0 && kind < SWACL_FAULT_KINDS_) ? fault_count[kind] : 0;
@@ -56,6 +55,19 @@ int swacl_fault_hit(swacl_fault_kind kind)
 }
 #else
 int swacl_fault_hit(swacl_fault_kind kind)
+{
+    (void)kind;
+    return 0;
+}
+
+int swacl_fault_arm(int kind, long n)
+{
+    (void)kind;
+    (void)n;
+    return 0;
+}
+
+long swacl_fault_count(int kind)
 {
     (void)kind;
     return 0;

@@ -37,6 +37,11 @@ typedef enum swacl_fault_kind {
 } swacl_fault_kind;
 /* returns 1 when the current call of this kind must fail */
 int swacl_fault_hit(swacl_fault_kind kind);
+/* Tests: make the n-th call of `kind` from now fail (n <= 0: none) and reset every
+ * counter; returns 0 when fault injection is not compiled in. */
+int swacl_fault_arm(int kind, long n);
+/* calls of `kind` since the last arm (to size a sweep over every fault point) */
+long swacl_fault_count(int kind);
 
 /* host allocation with fault injection */
 void *swacl_malloc(size_t n);
