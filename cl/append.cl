@@ -11,14 +11,14 @@ __kernel void append(__global const io_t *k, __global const io_t *v, __global kv
     const int kvh = get_global_id(1);
     const int r = get_global_id(2);
     const int b = r / n_rows, t = r % n_rows;
-    const int ring_base = batch_info[3 * b + 0];
+    const int ring_seq = batch_info[3 * b + 0];
     const int p = batch_info[3 * b + 1] + t;
     const int chunk_end = batch_info[3 * b + 1] + n_rows;
     if (p >= n_sink && p < chunk_end - span)
         return; /* overwritten later in this same chunk */
     const int slot = ring_slot(p, n_sink, span);
     const long src = ((long)(batch_info[3 * b + 2] + t) * n_kv_heads + kvh) * HEAD_DIM;
-    const long dst = ((long)(ring_base + slot) * n_kv_heads + kvh) * HEAD_DIM;
+    const long dst = ring_row(ring_seq, kvh, slot, n_kv_heads, n_sink + span) * HEAD_DIM;
     STORE_KV(LOAD_IO(c, k + src), c, ring_k + dst);
     STORE_KV(LOAD_IO(c, v + src), c, ring_v + dst);
 }

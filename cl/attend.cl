@@ -23,6 +23,14 @@
 #define CONTIGUOUS 1  /* 1 = each work-item stages a contiguous run of the tile (CPUs);
                          0 = interleaved, coalesced across work-items (GPUs) */
 #endif
+#ifndef K_TRANSPOSED
+#define K_TRANSPOSED 1 /* 1 = stage K transposed (many rows per group), 0 = row-major */
+#endif
+#if K_TRANSPOSED
+#define K_AT(d, jj) ((d) * BLOCK_N + (jj))
+#else
+#define K_AT(d, jj) ((jj) * HEAD_DIM + (d))
+#endif
 #ifndef HAS_SOFTCAP
 #define HAS_SOFTCAP 0 /* compile in s = softcap * tanh(s / softcap) */
 #endif
@@ -77,17 +85,19 @@ inline int band_visible(int i, int j, int n_sink, int win_left, int win_right, i
 }
 
 /* offset (in elements) of key j's row for kv head kvh */
-inline long key_offset(int j, int from_ring, int pos0, int row0, int ring_base, int n_sink,
+inline long key_offset(int j, int from_ring, int pos0, int row0, int ring_seq, int n_sink,
                        int span, int n_kv_heads, int kvh)
 {
-    long row = from_ring ? (long)ring_base + ring_slot(j, n_sink, span) : (long)row0 + (j - pos0);
-    return (row * n_kv_heads + kvh) * HEAD_DIM;
+    if (from_ring)
+        return ring_row(ring_seq, kvh, ring_slot(j, n_sink, span), n_kv_heads, n_sink + span) *
+               HEAD_DIM;
+    return ((long)(row0 + (j - pos0)) * n_kv_heads + kvh) * HEAD_DIM;
 }
 
 __kernel void attend(__global const io_t *q, __global const io_t *k, __global const io_t *v,
                      __global io_t *out, __global const kv_t *ring_k,
                      __global const kv_t *ring_v,
-                     __global const int *batch_info, /* [n_batch][3]: ring_base, pos0, row0 */
+                     __global const int *batch_info, /* [n_batch][3]: ring_seq, pos0, row0 */
                      __global float *partial,        /* n_split > 1: [row][h][split][2+HEAD_DIM] */
                      __global const float *sink_logits, int n_rows, int n_heads,
                      int n_kv_heads, int n_sink, int win_left, int win_right, int dil, int causal,
@@ -99,7 +109,7 @@ __kernel void attend(__global const io_t *q, __global const io_t *k, __global co
     const int kvh = get_group_id(1);
     const int b = get_group_id(2) / n_split;
     const int split = get_group_id(2) % n_split;
-    const int ring_base = batch_info[3 * b + 0];
+    const int ring_seq = batch_info[3 * b + 0];
     const int pos0 = batch_info[3 * b + 1];
     const int row0 = batch_info[3 * b + 2];
     const int valid = qi < n_rows;
@@ -157,9 +167,11 @@ __kernel void attend(__global const io_t *q, __global const io_t *k, __global co
 #endif
     float m = NEG_BIG, l = 0.0f;
 
-    /* K tile transposed ([HEAD_DIM][BLOCK_N]) so scores of VEC keys come from one
-       vector multiply-add per head_dim element, with no horizontal sums; V tile
-       row-major. Local memory is ordinary cached memory on CPUs. */
+    /* K tile transposed ([HEAD_DIM][BLOCK_N]) when many rows share it, so scores
+       of VEC keys come from one vector multiply-add per head_dim element with no
+       horizontal sums; row-major ([BLOCK_N][HEAD_DIM]) when few do, where the
+       transposing stores would cost more than they save. V tile row-major. Local
+       memory is ordinary cached memory on CPUs. */
     __local float k_tile[HEAD_DIM * BLOCK_N];
     __local float v_tile[BLOCK_N * HEAD_DIM];
     const int lid = get_local_id(1) * BLOCK_M + get_local_id(0);
@@ -200,7 +212,7 @@ __kernel void attend(__global const io_t *q, __global const io_t *k, __global co
             const int jj = e / N_VEC, c = e % N_VEC;
             VT kx = (VT)(0.0f), vx = (VT)(0.0f);
             if (jj < jn) {
-                const long off = key_offset(j0 + jj, from_ring, pos0, row0, ring_base, n_sink,
+                const long off = key_offset(j0 + jj, from_ring, pos0, row0, ring_seq, n_sink,
                                             span, n_kv_heads, kvh);
                 if (from_ring) {
                     kx = LOAD_KV(c, ring_k + off);
@@ -211,33 +223,38 @@ __kernel void attend(__global const io_t *q, __global const io_t *k, __global co
                 }
             }
             VSTORE_F(vx, jj * N_VEC + c, v_tile);
+#if K_TRANSPOSED
             float lanes[VEC];
             VSTORE_F(kx, 0, lanes);
             for (int x = 0; x < VEC; x++)
-                k_tile[(c * VEC + x) * BLOCK_N + jj] = lanes[x];
+                k_tile[K_AT(c * VEC + x, jj)] = lanes[x];
+#else
+            VSTORE_F(kx, jj * N_VEC + c, k_tile);
+#endif
         }
         barrier(CLK_LOCAL_MEM_FENCE);
 #if HAS_ROPE
         /* turn the staged keys (cached unrotated) to their positions; one work-item
-           per key, pairs (d, d + HEAD_DIM/2) of the transposed tile */
+           per key, pairs (d, d + HEAD_DIM/2) */
         for (int jj = lid; jj < jn; jj += WG_SIZE) {
             const float pos = (float)(j0 + jj - key_shift);
             for (int d = 0; d < HEAD_DIM / 2; d++) {
                 float cs, sn;
                 rope_angle(pos, inv_freq[d], &cs, &sn);
-                const float x1 = k_tile[d * BLOCK_N + jj];
-                const float x2 = k_tile[(d + HEAD_DIM / 2) * BLOCK_N + jj];
-                k_tile[d * BLOCK_N + jj] = x1 * cs - x2 * sn;
-                k_tile[(d + HEAD_DIM / 2) * BLOCK_N + jj] = x2 * cs + x1 * sn;
+                const float x1 = k_tile[K_AT(d, jj)];
+                const float x2 = k_tile[K_AT(d + HEAD_DIM / 2, jj)];
+                k_tile[K_AT(d, jj)] = x1 * cs - x2 * sn;
+                k_tile[K_AT(d + HEAD_DIM / 2, jj)] = x2 * cs + x1 * sn;
             }
         }
         barrier(CLK_LOCAL_MEM_FENCE);
 #endif
 
+        VT sc[BLOCK_N / VEC];
+#if K_TRANSPOSED
         /* scores of the tile, VEC keys per vector. Eight independent partial sums
            per vector keep the multiply-adds from waiting on each other's latency;
            HEAD_DIM is a multiple of 8. */
-        VT sc[BLOCK_N / VEC];
         for (int c = 0; c < BLOCK_N / VEC; c++) {
             __local const float *kc = k_tile + c * VEC;
             VT a0 = (VT)(0.0f), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0;
@@ -253,6 +270,30 @@ __kernel void attend(__global const io_t *q, __global const io_t *k, __global co
             }
             sc[c] = ((a0 + a1) + (a2 + a3)) + ((a4 + a5) + (a6 + a7));
         }
+#else
+        /* scores as dot products over head_dim, four keys at a time so their
+           multiply-add chains overlap, then one horizontal sum per key */
+        {
+            float row_s[BLOCK_N];
+            for (int jj = 0; jj < BLOCK_N; jj += 4) {
+                __local const float *kr = k_tile + jj * HEAD_DIM;
+                VT a0 = (VT)(0.0f), a1 = a0, a2 = a0, a3 = a0;
+                for (int c = 0; c < N_VEC; c++) {
+                    const VT qc = VLOAD_F(c, qp);
+                    a0 = MAD(qc, VLOAD_F(c, kr), a0);
+                    a1 = MAD(qc, VLOAD_F(c, kr + HEAD_DIM), a1);
+                    a2 = MAD(qc, VLOAD_F(c, kr + 2 * HEAD_DIM), a2);
+                    a3 = MAD(qc, VLOAD_F(c, kr + 3 * HEAD_DIM), a3);
+                }
+                row_s[jj + 0] = HSUM(a0);
+                row_s[jj + 1] = HSUM(a1);
+                row_s[jj + 2] = HSUM(a2);
+                row_s[jj + 3] = HSUM(a3);
+            }
+            for (int c = 0; c < BLOCK_N / VEC; c++)
+                sc[c] = VLOAD_F(c, row_s);
+        }
+#endif
 #if HAS_SOFTCAP
         for (int c = 0; c < BLOCK_N / VEC; c++)
             sc[c] = softcap * tanh(sc[c] / softcap) * LOG2E;
@@ -279,8 +320,27 @@ __kernel void attend(__global const io_t *q, __global const io_t *k, __global co
             VSTORE_F(pv, c, p);
         }
         l = l * alpha + HSUM(lv);
-        /* weighted values; keys past jn have weight 0 and zero rows, and BLOCK_N is a
-           multiple of 8, so the unrolled loop needs no remainder */
+#if N_VEC >= 8
+        /* weighted values, key by key into N_VEC register accumulators (8 to 32:
+           enough independent chains); one broadcast weight serves a whole row */
+        {
+            VT o[N_VEC];
+            for (int c = 0; c < N_VEC; c++)
+                o[c] = acc[c] * alpha;
+            for (int jj = 0; jj < jn; jj++) {
+                const VT pj = (VT)(p[jj]);
+                __local const float *vr = v_tile + jj * HEAD_DIM;
+                for (int c = 0; c < N_VEC; c++)
+                    o[c] = MAD(pj, VLOAD_F(c, vr), o[c]);
+            }
+            for (int c = 0; c < N_VEC; c++)
+                acc[c] = o[c];
+        }
+#else
+        /* weighted values; with few vectors per row, eight partial sums over keys
+           keep the chains independent. Keys past jn have weight 0 and zero rows,
+           and BLOCK_N is a multiple of 8, so no remainder. Laptop shape (hd 64) on
+           PoCL: 191 ms against 288 ms for the key-by-key form. */
         for (int c = 0; c < N_VEC; c++) {
             __local const float *vc = v_tile + c * VEC;
             VT a0 = acc[c] * alpha, a1 = (VT)(0.0f), a2 = a1, a3 = a1, a4 = a1, a5 = a1,
@@ -297,6 +357,7 @@ __kernel void attend(__global const io_t *q, __global const io_t *k, __global co
             }
             acc[c] = ((a0 + a1) + (a2 + a3)) + ((a4 + a5) + (a6 + a7));
         }
+#endif
         m = m_new;
         /* the tile is overwritten next */
         barrier(CLK_LOCAL_MEM_FENCE);

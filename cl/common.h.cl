@@ -115,6 +115,13 @@ inline void rope_row(float *x, int pos, __global const float *inv_freq)
     }
 }
 
+/* Ring layout: [sequence][kv head][slot][HEAD_DIM], so the keys of one kv head
+ * are contiguous and a work-group streams them in order. Row index of a slot: */
+inline long ring_row(int ring_seq, int kvh, int slot, int n_kv_heads, int n_slots)
+{
+    return ((long)ring_seq * n_kv_heads + kvh) * n_slots + slot;
+}
+
 /* slot of absolute position p in a ring of n_sink pinned + span rolling slots */
 inline int ring_slot(int p, int n_sink, int span)
 {

@@ -129,9 +129,9 @@ swacl_status swacl_attend(swacl_context *ctx, const swacl_attend_job *job)
     swacl_base_options(ctx, hd, vec, cfg->dtype, cfg->kv_dtype, base, sizeof base);
     snprintf(opts, sizeof opts,
              "%s -DBLOCK_M=%d -DBLOCK_N=%d -DCONTIGUOUS=%d -DHAS_SOFTCAP=%d "
-             "-DHAS_SINK_LOGITS=%d -DHAS_DILATION=%d -DHAS_ROPE=%d",
+             "-DHAS_SINK_LOGITS=%d -DHAS_DILATION=%d -DHAS_ROPE=%d -DK_TRANSPOSED=%d",
              base, block_m, block_n, P->contiguous, cfg->softcap > 0.0f,
-             job->sink_logits != NULL, band.dil > 1, rope);
+             job->sink_logits != NULL, band.dil > 1, rope, block_m * group >= P->transpose_rows);
     cl_kernel kern;
     swacl_status s = swacl_get_kernel(ctx, "attend.cl", opts, "attend", &kern);
     if (s != SWACL_OK)
@@ -165,7 +165,8 @@ swacl_status swacl_attend(swacl_context *ctx, const swacl_attend_job *job)
 
     const float scale = cfg->scale > 0.0f ? cfg->scale : 1.0f / sqrtf((float)hd);
     const float softcap = cfg->softcap;
-    const int n_sink = cfg->n_sink;
+    /* a full layer's ring pins nothing, and its band needs no sinks */
+    const int n_sink = cfg->window == 0 ? 0 : cfg->n_sink;
     const int causal = !cfg->bidirectional;
     const int span = job->ring_span > 0 ? job->ring_span : 1;
     cl_mem ring_k = job->ring_k ? job->ring_k : job->k; /* never read without a ring */

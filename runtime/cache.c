@@ -9,6 +9,8 @@
 
 /* ---- geometry ------------------------------------------------------------ */
 
+/* slots per sequence; *span gets the rolling part after the pinned sinks (a full
+   layer pins nothing: every position has its own slot) */
 static int layer_slots(const swacl_attn_config *cfg, int max_context, int *span)
 {
     if (cfg->window == 0) {
@@ -141,6 +143,7 @@ static swacl_status layer_init(swacl_cache *c, cache_layer *L, const swacl_attn_
     L->cfg = *cfg;
     L->cfg.sink_logits = NULL;
     L->n_slots = layer_slots(cfg, max_context, &L->span);
+    L->ring_sinks = cfg->window == 0 ? 0 : cfg->n_sink;
     L->seq_bytes = (size_t)ring_bytes(cfg, L->n_slots);
     if (L->seq_bytes > ctx->caps.max_alloc)
         return swacl_fail(ctx, SWACL_ERR_OUT_OF_MEMORY,
@@ -229,11 +232,11 @@ size_t swacl_cache_device_bytes(const swacl_cache *c) { return c ? c->device_byt
 
 /* ---- addressing -------------------------------------------------------------- */
 
-void swacl_cache_locate(const swacl_cache *c, int layer, int seq, int *buf, int *ring_base)
+void swacl_cache_locate(const swacl_cache *c, int layer, int seq, int *buf, int *ring_seq)
 {
     const cache_layer *L = &c->layers[layer];
     *buf = seq / L->seqs_per_buf;
-    *ring_base = (seq % L->seqs_per_buf) * L->n_slots;
+    *ring_seq = seq % L->seqs_per_buf;
 }
 
 swacl_status swacl_cache_check_seq(swacl_cache *c, int seq, const char *fn)
@@ -279,18 +282,17 @@ swacl_status swacl_cache_seq_copy(swacl_cache *c, int src, int dst)
         return s;
     for (int l = 0; l < c->n_layers; l++) {
         const cache_layer *L = &c->layers[l];
-        int sb, sbase, db, dbase;
-        swacl_cache_locate(c, l, src, &sb, &sbase);
-        swacl_cache_locate(c, l, dst, &db, &dbase);
-        const size_t slot_bytes = L->seq_bytes / (size_t)L->n_slots;
+        int sb, sseq, db, dseq;
+        swacl_cache_locate(c, l, src, &sb, &sseq);
+        swacl_cache_locate(c, l, dst, &db, &dseq);
         for (int kv = 0; kv < 2; kv++) {
             cl_mem from = kv ? L->v_bufs[sb] : L->k_bufs[sb];
             cl_mem to = kv ? L->v_bufs[db] : L->k_bufs[db];
             cl_int err = swacl_fault_hit(SWACL_FAULT_ENQUEUE)
                              ? CL_OUT_OF_RESOURCES
                              : clEnqueueCopyBuffer(c->ctx->queue, from, to,
-                                                   (size_t)sbase * slot_bytes,
-                                                   (size_t)dbase * slot_bytes, L->seq_bytes, 0,
+                                                   (size_t)sseq * L->seq_bytes,
+                                                   (size_t)dseq * L->seq_bytes, L->seq_bytes, 0,
                                                    NULL, NULL);
             if (err != CL_SUCCESS) {
                 /* the destination is half written: leave it forgotten, not corrupt */
@@ -373,9 +375,9 @@ swacl_status swacl_cache_seq_save(swacl_cache *c, int seq, void *buf, size_t buf
         layer_record(L, c->pos[(size_t)l * c->max_seqs + seq], &rec);
         memcpy(p, &rec, sizeof rec);
         p += sizeof rec;
-        int b, base;
-        swacl_cache_locate(c, l, seq, &b, &base);
-        const size_t off = (size_t)base * (L->seq_bytes / (size_t)L->n_slots);
+        int b, ring_seq;
+        swacl_cache_locate(c, l, seq, &b, &ring_seq);
+        const size_t off = (size_t)ring_seq * L->seq_bytes;
         if ((s = swacl_read(c->ctx, L->k_bufs[b], off, L->seq_bytes, p, "cache save")) != SWACL_OK ||
             (s = swacl_read(c->ctx, L->v_bufs[b], off, L->seq_bytes, p + L->seq_bytes,
                             "cache save")) != SWACL_OK)
@@ -456,9 +458,9 @@ swacl_status swacl_cache_seq_restore(swacl_cache *c, int seq, const void *buf, s
         blob_layer rec;
         memcpy(&rec, p, sizeof rec);
         p += sizeof rec;
-        int b, base;
-        swacl_cache_locate(c, l, seq, &b, &base);
-        const size_t off = (size_t)base * (L->seq_bytes / (size_t)L->n_slots);
+        int b, ring_seq;
+        swacl_cache_locate(c, l, seq, &b, &ring_seq);
+        const size_t off = (size_t)ring_seq * L->seq_bytes;
         if ((s = swacl_write(c->ctx, L->k_bufs[b], off, L->seq_bytes, p, "cache restore")) !=
                 SWACL_OK ||
             (s = swacl_write(c->ctx, L->v_bufs[b], off, L->seq_bytes, p + L->seq_bytes,

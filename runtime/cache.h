@@ -14,6 +14,7 @@ typedef struct cache_layer {
     cl_mem sink_dev, inv_freq_dev; /* or NULL */
     int n_slots;        /* per sequence: n_sink + span */
     int span;           /* rolling slots: W*D, or max_context for full layers */
+    int ring_sinks;     /* pinned slots: n_sink, or 0 for full layers */
     size_t seq_bytes;   /* one ring (K or V) of one sequence */
     int seqs_per_buf, n_bufs;
     cl_mem *k_bufs, *v_bufs; /* n_bufs each; buffer b holds sequences b*seqs_per_buf.. */
@@ -27,8 +28,8 @@ struct swacl_cache {
     size_t device_bytes;
 };
 
-/* which buffer holds seq at layer, and the slot index of its slot 0 there */
-void swacl_cache_locate(const swacl_cache *c, int layer, int seq, int *buf, int *ring_base);
+/* which buffer holds seq at layer, and its index among that buffer's sequences */
+void swacl_cache_locate(const swacl_cache *c, int layer, int seq, int *buf, int *ring_seq);
 swacl_status swacl_cache_check_seq(swacl_cache *c, int seq, const char *fn);
 swacl_status swacl_cache_blob_check(const swacl_cache *c, const void *buf, size_t size,
                                     char *msg, size_t msg_size);

@@ -79,6 +79,7 @@ typedef struct swacl_params {
     int contiguous;    /* 1 = a work-item stages a contiguous run of each tile (CPUs) */
     int vec;           /* vector width of head_dim and key loops (4, 8 or 16) */
     int poly_exp2;     /* 1 = softmax exp2 by vector polynomial (CPUs) */
+    int transpose_rows;/* stage K transposed when a work-group has at least this many rows */
     int decode_keys_per_split; /* flash-decoding: keys per split before splitting further */
     int max_chunk;     /* default tokens per prefill launch */
 } swacl_params;
@@ -169,7 +170,7 @@ typedef struct swacl_attend_job {
     int n_batch;       /* batch entries (decode: sequences) */
     int max_pos;       /* largest query position in the job (sizes decode splits) */
     cl_mem q, k, v, out; /* token-major; entry b's rows start at its row0 */
-    cl_mem batch_info; /* int [n_batch][3]: ring_base (slots), pos0, row0 */
+    cl_mem batch_info; /* int [n_batch][3]: ring_seq (index in the ring buffer), pos0, row0 */
     cl_mem ring_k, ring_v; /* [slots][n_kv][hd] of kv_dtype, or NULL (one-shot) */
     int ring_span;     /* rolling slots after the sinks (W*D, or max_context) */
     cl_mem sink_logits;/* n_heads floats, or NULL */

@@ -52,7 +52,7 @@ static swacl_status launch_append(swacl_cache *c, const cache_layer *L, cl_mem k
     err |= clSetKernelArg(kern, a++, sizeof(cl_mem), &info);
     err |= clSetKernelArg(kern, a++, sizeof(int), &n_rows);
     err |= clSetKernelArg(kern, a++, sizeof(int), &L->cfg.n_kv_heads);
-    err |= clSetKernelArg(kern, a++, sizeof(int), &L->cfg.n_sink);
+    err |= clSetKernelArg(kern, a++, sizeof(int), &L->ring_sinks);
     err |= clSetKernelArg(kern, a++, sizeof(int), &L->span);
     if (err != CL_SUCCESS)
         return swacl_fail(ctx, SWACL_ERR_OPENCL, "clSetKernelArg(append) failed");
@@ -109,8 +109,8 @@ swacl_status swacl_prefill(swacl_cache *c, int layer, int seq, int n_tokens, cl_
         return s;
 
     const cache_layer *L = &c->layers[layer];
-    int buf, ring_base;
-    swacl_cache_locate(c, layer, seq, &buf, &ring_base);
+    int buf, ring_seq;
+    swacl_cache_locate(c, layer, seq, &buf, &ring_seq);
     cl_mem info;
     if ((s = swacl_scratch(c->ctx, SCRATCH_INFO, 3 * sizeof(int), &info)) != SWACL_OK)
         return s;
@@ -118,7 +118,7 @@ swacl_status swacl_prefill(swacl_cache *c, int layer, int seq, int n_tokens, cl_
        the fresh rows, so no chunk needs a slot it overwrites */
     for (int off = 0; off < n_tokens; off += c->max_chunk) {
         const int len = n_tokens - off < c->max_chunk ? n_tokens - off : c->max_chunk;
-        const int host_info[3] = {ring_base, (int)*pos, off};
+        const int host_info[3] = {ring_seq, (int)*pos, off};
         if ((s = swacl_write(c->ctx, info, 0, sizeof host_info, host_info, "batch info")) !=
                 SWACL_OK ||
             (s = attend_and_append(c, L, buf, info, len, 1, (int)*pos + len - 1, q, k, v, out)) !=
@@ -164,11 +164,11 @@ swacl_status swacl_decode(swacl_cache *c, int layer, int n_seqs, const int *seqs
     for (int buf = 0; s == SWACL_OK && buf < L->n_bufs; buf++) {
         int n = 0, max_pos = 0;
         for (int r = 0; r < n_seqs; r++) {
-            int b, ring_base;
-            swacl_cache_locate(c, layer, seqs[r], &b, &ring_base);
+            int b, ring_seq;
+            swacl_cache_locate(c, layer, seqs[r], &b, &ring_seq);
             if (b != buf)
                 continue;
-            info_host[3 * n + 0] = ring_base;
+            info_host[3 * n + 0] = ring_seq;
             info_host[3 * n + 1] = (int)pos[seqs[r]];
             info_host[3 * n + 2] = r;
             if (pos[seqs[r]] > max_pos)
