@@ -195,11 +195,12 @@ __kernel void attend(__global const io_t *q, __global const io_t *k, __global co
         /* a full tile that every query of the group sees whole needs no mask
            (dilated bands always do) */
 #if HAS_DILATION
-        const int in_band = 0;
+        const int interior = jn == BLOCK_N && seg[s].all_visible;
 #else
-        const int in_band = j0 >= i_last - win_left && j0 + BLOCK_N - 1 <= i_first + win_right;
+        const int interior = jn == BLOCK_N &&
+                             (seg[s].all_visible || (j0 >= i_last - win_left &&
+                                                     j0 + BLOCK_N - 1 <= i_first + win_right));
 #endif
-        const int interior = jn == BLOCK_N && (seg[s].all_visible || in_band);
 
         /* stage the tile as fp32; keys past jn are zeros so no garbage is read */
 #if CONTIGUOUS
