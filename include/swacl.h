@@ -71,7 +71,8 @@ typedef struct swacl_cache swacl_cache;
 /* One attention layer. Zero-initialised fields mean the defaults. */
 typedef struct swacl_attn_config {
     int   n_heads, n_kv_heads, head_dim; /* n_heads % n_kv_heads == 0; head_dim % 8 == 0, 32..256 */
-    int   window;        /* W visible recent tokens, the query included; 0 = full attention */
+    int   window;        /* W visible recent tokens, the query included; 0 = full attention;
+                            W * max(D, 1) < 2^30 */
     int   n_sink;        /* pinned first positions, always visible */
     int   dilation;      /* 0 or 1 = dense; D > 1 sees every D-th token, W of them (causal only) */
     int   bidirectional; /* 0 = causal; 1 = |i - j| < W (encoders) */

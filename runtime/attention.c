@@ -258,8 +258,14 @@ swacl_status swacl_attention(swacl_context *ctx, const swacl_attn_config *cfg, i
     swacl_status s = check_oneshot(ctx, cfg, n_tokens);
     if (s != SWACL_OK)
         return s;
-    if (!q || !k || !v || !out)
-        return swacl_fail(ctx, SWACL_ERR_INVALID_ARGUMENT, "swacl_attention: NULL buffer");
+    const size_t es = swacl_dtype_size(cfg->dtype);
+    const size_t qbytes = (size_t)n_tokens * cfg->n_heads * cfg->head_dim * es;
+    const size_t kvbytes = (size_t)n_tokens * cfg->n_kv_heads * cfg->head_dim * es;
+    if ((s = swacl_check_buffer(ctx, q, qbytes, "swacl_attention", "q")) != SWACL_OK ||
+        (s = swacl_check_buffer(ctx, k, kvbytes, "swacl_attention", "k")) != SWACL_OK ||
+        (s = swacl_check_buffer(ctx, v, kvbytes, "swacl_attention", "v")) != SWACL_OK ||
+        (s = swacl_check_buffer(ctx, out, qbytes, "swacl_attention", "out")) != SWACL_OK)
+        return s;
     cl_mem info, sinks;
     const int info_host[3] = {0, 0, 0};
     if ((s = swacl_scratch(ctx, SCRATCH_INFO, sizeof info_host, &info)) != SWACL_OK ||

@@ -188,6 +188,22 @@ swacl_status swacl_scratch(swacl_context *ctx, int slot, size_t size, cl_mem *ou
     return SWACL_OK;
 }
 
+swacl_status swacl_check_buffer(swacl_context *ctx, cl_mem buf, size_t need, const char *fn,
+                                const char *name)
+{
+    size_t have = 0;
+    if (!buf)
+        return swacl_fail(ctx, SWACL_ERR_INVALID_ARGUMENT, "%s: %s is NULL", fn, name);
+    cl_int err = clGetMemObjectInfo(buf, CL_MEM_SIZE, sizeof have, &have, NULL);
+    if (err != CL_SUCCESS)
+        return swacl_fail(ctx, SWACL_ERR_INVALID_ARGUMENT, "%s: %s is not a buffer (%s)", fn, name,
+                          swacl_cl_error_name(err));
+    if (have < need)
+        return swacl_fail(ctx, SWACL_ERR_INVALID_ARGUMENT,
+                          "%s: %s holds %zu bytes, %zu needed", fn, name, have, need);
+    return SWACL_OK;
+}
+
 swacl_status swacl_write(swacl_context *ctx, cl_mem buf, size_t offset, size_t size,
                          const void *src, const char *what)
 {

@@ -136,6 +136,9 @@ swacl_status swacl_buffer(swacl_context *ctx, cl_mem_flags flags, size_t size, v
                           cl_mem *out, const char *what);
 /* scratch buffer `slot` of at least size bytes, owned by the context */
 swacl_status swacl_scratch(swacl_context *ctx, int slot, size_t size, cl_mem *out);
+/* INVALID_ARGUMENT unless buf is a buffer of at least need bytes */
+swacl_status swacl_check_buffer(swacl_context *ctx, cl_mem buf, size_t need, const char *fn,
+                                const char *name);
 swacl_status swacl_write(swacl_context *ctx, cl_mem buf, size_t offset, size_t size,
                          const void *src, const char *what);
 swacl_status swacl_read(swacl_context *ctx, cl_mem buf, size_t offset, size_t size, void *dst,

@@ -31,6 +31,21 @@ static swacl_status check_room(swacl_cache *c, int layer, int seq, int64_t pos, 
     return SWACL_OK;
 }
 
+/* q/out and k/v of `rows` tokens must fit the caller's buffers */
+static swacl_status check_rows(swacl_cache *c, const cache_layer *L, int rows, cl_mem q,
+                               cl_mem k, cl_mem v, cl_mem out, const char *fn)
+{
+    const size_t es = swacl_dtype_size(L->cfg.dtype);
+    const size_t qbytes = (size_t)rows * L->cfg.n_heads * L->cfg.head_dim * es;
+    const size_t kvbytes = (size_t)rows * L->cfg.n_kv_heads * L->cfg.head_dim * es;
+    swacl_status s;
+    if ((s = swacl_check_buffer(c->ctx, q, qbytes, fn, "q")) != SWACL_OK ||
+        (s = swacl_check_buffer(c->ctx, k, kvbytes, fn, "k")) != SWACL_OK ||
+        (s = swacl_check_buffer(c->ctx, v, kvbytes, fn, "v")) != SWACL_OK)
+        return s;
+    return swacl_check_buffer(c->ctx, out, qbytes, fn, "out");
+}
+
 static swacl_status launch_append(swacl_cache *c, const cache_layer *L, cl_mem k, cl_mem v,
                                   int buf, cl_mem info, int n_rows, int n_batch)
 {
@@ -102,13 +117,12 @@ swacl_status swacl_prefill(swacl_cache *c, int layer, int seq, int n_tokens, cl_
     if (n_tokens <= 0)
         return swacl_fail(c->ctx, SWACL_ERR_INVALID_ARGUMENT, "%s: n_tokens must be positive (got %d)",
                           fn, n_tokens);
-    if (!q || !k || !v || !out)
-        return swacl_fail(c->ctx, SWACL_ERR_INVALID_ARGUMENT, "%s: NULL buffer", fn);
+    const cache_layer *L = &c->layers[layer];
     int64_t *pos = &c->pos[(size_t)layer * c->max_seqs + seq];
-    if ((s = check_room(c, layer, seq, *pos, n_tokens, fn)) != SWACL_OK)
+    if ((s = check_rows(c, L, n_tokens, q, k, v, out, fn)) != SWACL_OK ||
+        (s = check_room(c, layer, seq, *pos, n_tokens, fn)) != SWACL_OK)
         return s;
 
-    const cache_layer *L = &c->layers[layer];
     int buf, ring_seq;
     swacl_cache_locate(c, layer, seq, &buf, &ring_seq);
     cl_mem info;
@@ -142,8 +156,9 @@ swacl_status swacl_decode(swacl_cache *c, int layer, int n_seqs, const int *seqs
         return swacl_fail(c->ctx, SWACL_ERR_INVALID_ARGUMENT,
                           "%s: n_seqs must be in [1, %d] with a seqs array (got %d)", fn,
                           c->max_seqs, n_seqs);
-    if (!q || !k || !v || !out)
-        return swacl_fail(c->ctx, SWACL_ERR_INVALID_ARGUMENT, "%s: NULL buffer", fn);
+    const cache_layer *L = &c->layers[layer];
+    if ((s = check_rows(c, L, n_seqs, q, k, v, out, fn)) != SWACL_OK)
+        return s;
     int64_t *pos = &c->pos[(size_t)layer * c->max_seqs];
     for (int r = 0; r < n_seqs; r++) {
         if ((s = swacl_cache_check_seq(c, seqs[r], fn)) != SWACL_OK ||
@@ -154,7 +169,6 @@ swacl_status swacl_decode(swacl_cache *c, int layer, int n_seqs, const int *seqs
                 return swacl_fail(c->ctx, SWACL_ERR_INVALID_ARGUMENT,
                                   "%s: sequence %d appears twice in one batch", fn, seqs[r]);
     }
-    const cache_layer *L = &c->layers[layer];
     int *info_host = swacl_malloc((size_t)n_seqs * 3 * sizeof(int));
     if (!info_host)
         return swacl_fail(c->ctx, SWACL_ERR_OUT_OF_MEMORY, "out of host memory");
@@ -292,8 +306,10 @@ swacl_status swacl_rope(swacl_context *ctx, swacl_dtype dtype, int n_tokens, int
     swacl_status s = check_rope(ctx, dtype, n_tokens, n_heads, head_dim, theta, positions);
     if (s != SWACL_OK)
         return s;
-    if (!x)
-        return swacl_fail(ctx, SWACL_ERR_INVALID_ARGUMENT, "swacl_rope: x is NULL");
+    s = swacl_check_buffer(ctx, x, (size_t)n_tokens * n_heads * head_dim * swacl_dtype_size(dtype),
+                           "swacl_rope", "x");
+    if (s != SWACL_OK)
+        return s;
     float inv_freq[128];
     swacl_rope_inv_freq(theta, head_dim, inv_freq);
     cl_mem dpos, dfreq;

@@ -1,0 +1,260 @@
+/* testutil.c — shared test helpers (see testutil.h): random data, context opening
+ * with a clean skip, canaries, the tolerance table and the list of invalid inputs. */
+#include "testutil.h"
+
+#include "internal.h" /* SWACL_REACH_ALL, the largest window * dilation + 1 */
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+
+#include <limits.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- random numbers ---- */
+
+tu_rng tu_rng_seed(uint64_t seed)
+{
+    tu_rng r = {seed};
+    return r;
+}
+
+uint64_t tu_rng_next(tu_rng *r)
+{
+    uint64_t z = (r->state += 0x9e3779b97f4a7c15ull);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
+}
+
+double tu_rng_unit(tu_rng *r)
+{
+    return (double)(tu_rng_next(r) >> 11) * 0x1.0p-53;
+}
+
+int tu_rng_int(tu_rng *r, int lo, int hi)
+{
+    const uint64_t span = (uint64_t)((int64_t)hi - lo + 1);
+    return (int)(lo + (int64_t)(tu_rng_next(r) % span));
+}
+
+void tu_fill_f32(tu_rng *r, float *dst, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        dst[i] = (float)(2.0 * tu_rng_unit(r) - 1.0);
+}
+
+void tu_fill_f16(tu_rng *r, uint16_t *dst, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        dst[i] = swacl_f32_to_f16((float)(2.0 * tu_rng_unit(r) - 1.0));
+}
+
+void tu_fill(tu_rng *r, void *dst, size_t n, swacl_dtype dtype)
+{
+    if (dtype == SWACL_F16)
+        tu_fill_f16(r, dst, n);
+    else
+        tu_fill_f32(r, dst, n);
+}
+
+double tu_elem(const void *base, size_t i, swacl_dtype dtype)
+{
+    if (dtype == SWACL_F16)
+        return swacl_f16_to_f32(((const uint16_t *)base)[i]);
+    return ((const float *)base)[i];
+}
+
+/* ---- contexts ---- */
+
+int tu_open_context(swacl_context **ctx)
+{
+    *ctx = NULL;
+    const swacl_status st = swacl_context_create(NULL, ctx);
+    if (st == SWACL_OK)
+        return 1;
+    if (st == SWACL_ERR_NO_DEVICE) {
+        printf("skipped: no OpenCL device (%s)\n", swacl_last_error(NULL));
+        return 0;
+    }
+    fail_msg("swacl_context_create: %s: %s", swacl_status_string(st), swacl_last_error(NULL));
+    return 0;
+}
+
+/* ---- canaries ---- */
+
+void *tu_alloc_guarded(size_t bytes)
+{
+    unsigned char *p = malloc(bytes + TU_CANARY_BYTES);
+    assert_non_null(p);
+    memset(p, TU_CANARY_BYTE, bytes + TU_CANARY_BYTES);
+    return p;
+}
+
+int tu_canary_intact(const void *buf, size_t bytes, const char *what)
+{
+    const unsigned char *c = (const unsigned char *)buf + bytes;
+    for (size_t i = 0; i < TU_CANARY_BYTES; i++) {
+        if (c[i] != TU_CANARY_BYTE) {
+            printf("%s: canary overwritten at byte %zu past the end (0x%02x)\n", what, i,
+                   c[i]);
+            return 0;
+        }
+    }
+    return 1;
+}
+
+int tu_untouched(const void *buf, size_t n)
+{
+    const unsigned char *b = buf;
+    for (size_t i = 0; i < n; i++)
+        if (b[i] != TU_CANARY_BYTE)
+            return 0;
+    return 1;
+}
+
+/* ---- tolerance ----
+ *
+ * FlashAttention's rule is that the kernel may err at most a small multiple of a
+ * naive same-precision implementation's error against float64. On these inputs
+ * (values uniform in [-1, 1], so |out| <= 1) that naive error is known well
+ * enough to write the bounds down once, here, with some headroom:
+ *
+ *   io   kv    tol    why
+ *   f32  f32   1e-4   naive fp32 attention is ~1e-6 off float64 for head_dim <= 256
+ *                     and ~2k keys (sqrt(n) * eps growth of the sums); 1e-4 leaves
+ *                     room for online-softmax rescaling and OpenCL's 3-4 ulp exp(),
+ *                     yet catches any masking or indexing error (those are O(0.1)).
+ *   f16  any   4e-3   the output itself is rounded to fp16 (2.4e-4 at |out| ~ 1),
+ *                     and devices with cl_khr_fp16 may form q.k in half precision:
+ *                     ~sqrt(head_dim) half ulps of score error; 4e-3 is ~2x a naive
+ *                     fp16 implementation's error on head_dim 256.
+ *   f32  f16   4e-3   keys and values rounded to fp16 in the cache: the same score
+ *                     and value error as fp16 inputs, with an fp32 output.
+ *
+ * Applied as |got - ref| <= tol * (1 + |ref|): an absolute floor plus the same
+ * amount relative, so larger scales or values do not need their own entries. */
+static const struct {
+    swacl_dtype io, kv;
+    double tol;
+} tolerance_table[] = {
+    {SWACL_F32, SWACL_F32, 1e-4},
+    {SWACL_F32, SWACL_F16, 4e-3},
+    {SWACL_F16, SWACL_F32, 4e-3},
+    {SWACL_F16, SWACL_F16, 4e-3},
+};
+
+double tu_tolerance(swacl_dtype io, swacl_dtype kv)
+{
+    for (size_t i = 0; i < sizeof tolerance_table / sizeof tolerance_table[0]; i++)
+        if (tolerance_table[i].io == io && tolerance_table[i].kv == kv)
+            return tolerance_table[i].tol;
+    fail_msg("no tolerance for io dtype %d, kv dtype %d", (int)io, (int)kv);
+    return 0.0;
+}
+
+tu_cmp tu_compare(const void *got, const void *ref, size_t n, swacl_dtype dtype, double tol,
+                  const char *what)
+{
+    tu_cmp c = {0.0, 0, 0, 0, 0.0, 0.0};
+    for (size_t i = 0; i < n; i++) {
+        const double g = tu_elem(got, i, dtype), r = tu_elem(ref, i, dtype);
+        const double err = fabs(g - r);
+        /* written so that a NaN error counts as bad and as the maximum */
+        if (!(err <= c.max_err))
+            c.max_err = isnan(err) ? INFINITY : err;
+        if (!(err <= tol * (1.0 + fabs(r)))) {
+            if (c.n_bad == 0) {
+                c.first_bad = i;
+                c.got_first = g;
+                c.ref_first = r;
+            }
+            c.last_bad = i;
+            c.n_bad++;
+        }
+    }
+    if (c.n_bad > 0)
+        printf("%s: %zu of %zu out of tolerance %.1e, first at [%zu] got %.7g want %.7g, "
+               "max err %.3e\n",
+               what, c.n_bad, n, tol, c.first_bad, c.got_first, c.ref_first, c.max_err);
+    return c;
+}
+
+/* ---- invalid inputs ---- */
+
+swacl_attn_config tu_valid_config(void)
+{
+    swacl_attn_config cfg;
+    memset(&cfg, 0, sizeof cfg);
+    cfg.n_heads = 4;
+    cfg.n_kv_heads = 2;
+    cfg.head_dim = 32;
+    cfg.window = 4;
+    cfg.dtype = SWACL_F32;
+    cfg.kv_dtype = SWACL_F32;
+    return cfg;
+}
+
+const tu_bad_case *tu_bad_cases(size_t *n)
+{
+    enum { MAX_CASES = 48 };
+    static const float nan_logit[4] = {0.0f, NAN, 0.0f, 0.0f};
+    static const float inf_logit[4] = {0.0f, 0.0f, 0.0f, -INFINITY};
+    static tu_bad_case cases[MAX_CASES];
+    size_t k = 0;
+    /* each entry: the valid config with one field broken, over 5 tokens */
+#define TU_BAD(text, field, value)         \
+    do {                                   \
+        cases[k].what = text;              \
+        cases[k].cfg = tu_valid_config();  \
+        cases[k].cfg.field = value;        \
+        cases[k].n_tokens = 5;             \
+        k++;                               \
+    } while (0)
+    TU_BAD("n_heads == 0", n_heads, 0);
+    TU_BAD("n_heads < 0", n_heads, -4);
+    TU_BAD("n_kv_heads == 0", n_kv_heads, 0);
+    TU_BAD("n_kv_heads < 0", n_kv_heads, -2);
+    TU_BAD("n_heads % n_kv_heads != 0", n_kv_heads, 3);
+    TU_BAD("n_kv_heads > n_heads", n_kv_heads, 8);
+    TU_BAD("head_dim not a multiple of 8", head_dim, 36);
+    TU_BAD("head_dim < 32", head_dim, 24);
+    TU_BAD("head_dim == 0", head_dim, 0);
+    TU_BAD("head_dim > 256", head_dim, 264);
+    TU_BAD("window < 0", window, -1);
+    TU_BAD("n_sink < 0", n_sink, -1);
+    TU_BAD("dilation < 0", dilation, -2);
+    TU_BAD("window at the unbounded reach", window, SWACL_REACH_ALL);
+    TU_BAD("window INT_MAX", window, INT_MAX);
+    TU_BAD("window * dilation past the reach", window, SWACL_REACH_ALL / 2);
+    cases[k - 1].cfg.dilation = 2;
+    TU_BAD("window * dilation overflows 32 bits", window, 1 << 29);
+    cases[k - 1].cfg.dilation = 8;
+    TU_BAD("bidirectional neither 0 nor 1", bidirectional, 2);
+    TU_BAD("softcap < 0", softcap, -1.0f);
+    TU_BAD("softcap NaN", softcap, NAN);
+    TU_BAD("scale < 0", scale, -0.5f);
+    TU_BAD("scale NaN", scale, NAN);
+    TU_BAD("scale inf", scale, INFINITY);
+    TU_BAD("dtype out of range", dtype, (swacl_dtype)7);
+    TU_BAD("dtype negative", dtype, (swacl_dtype)-1);
+    TU_BAD("kv_dtype out of range", kv_dtype, (swacl_dtype)2);
+    TU_BAD("rope policy out of range", rope, (swacl_rope_policy)5);
+    TU_BAD("rope_theta < 0", rope_theta, -1.0f);
+    TU_BAD("rope_theta NaN", rope_theta, NAN);
+    TU_BAD("a sink logit NaN", sink_logits, nan_logit);
+    TU_BAD("a sink logit infinite", sink_logits, inf_logit);
+    /* and the valid config over an empty or negative length */
+    TU_BAD("n_tokens == 0", window, 4);
+    cases[k - 1].n_tokens = 0;
+    TU_BAD("n_tokens < 0", window, 4);
+    cases[k - 1].n_tokens = -3;
+#undef TU_BAD
+    assert_true(k <= MAX_CASES);
+    *n = k;
+    return cases;
+}

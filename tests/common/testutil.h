@@ -1,0 +1,90 @@
+/* testutil.h — helpers shared by swacl's tests: seeded random data, opening a
+ * context (or skipping without a device), canary guards, and THE tolerance rule. */
+#ifndef SWACL_TESTUTIL_H
+#define SWACL_TESTUTIL_H
+
+#include "swacl.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* ---- seeded random numbers (splitmix64: tiny, and every seed is a good one) ---- */
+
+typedef struct tu_rng {
+    uint64_t state;
+} tu_rng;
+
+tu_rng   tu_rng_seed(uint64_t seed);
+uint64_t tu_rng_next(tu_rng *r);
+/* uniform in [0, 1) with 53 random bits */
+double   tu_rng_unit(tu_rng *r);
+/* uniform integer in [lo, hi] (inclusive) */
+int      tu_rng_int(tu_rng *r, int lo, int hi);
+/* n values uniform in [-1, 1] */
+void     tu_fill_f32(tu_rng *r, float *dst, size_t n);
+/* n fp16 bit patterns of values uniform in [-1, 1] */
+void     tu_fill_f16(tu_rng *r, uint16_t *dst, size_t n);
+/* n elements of dtype, values uniform in [-1, 1] */
+void     tu_fill(tu_rng *r, void *dst, size_t n, swacl_dtype dtype);
+
+/* element i of an array of dtype, widened to double */
+double   tu_elem(const void *base, size_t i, swacl_dtype dtype);
+
+/* ---- contexts ---- */
+
+/* Creates a context on the default device ($SWACL_DEVICE when set) and returns 1.
+ * With no OpenCL device at all it prints why and returns 0, and the caller calls
+ * cmocka's skip(). Any other failure fails the current test. */
+int tu_open_context(swacl_context **ctx);
+
+/* ---- canaries: bytes past the end of an output that must come back untouched ---- */
+
+#define TU_CANARY_BYTES 256
+#define TU_CANARY_BYTE 0xC3 /* not a plausible small float/half in any byte position */
+
+/* malloc(bytes + TU_CANARY_BYTES) with the whole block set to TU_CANARY_BYTE,
+ * so a test can also tell whether anything was written at all. free() it. */
+void *tu_alloc_guarded(size_t bytes);
+/* 1 if the TU_CANARY_BYTES after bytes still hold TU_CANARY_BYTE; else prints
+ * the first changed offset and returns 0 */
+int   tu_canary_intact(const void *buf, size_t bytes, const char *what);
+/* 1 if all n bytes equal TU_CANARY_BYTE (nothing was written) */
+int   tu_untouched(const void *buf, size_t n);
+
+/* ---- tolerance and comparison ---- */
+
+/* The one tolerance rule of the suite: element e passes when
+ *     |got[e] - ref[e]| <= tol * (1 + |ref[e]|)
+ * with tol from tu_tolerance and ref from swacl_reference_attention (float64).
+ * io is the q/k/v/out type, kv the cache storage type (pass io when there is no
+ * cache). The values and why they are safe are in testutil.c. */
+double tu_tolerance(swacl_dtype io, swacl_dtype kv);
+
+typedef struct tu_cmp {
+    double max_err;     /* max |got - ref| over all elements (inf if any got is NaN/inf) */
+    size_t n_bad;       /* elements outside the tolerance */
+    size_t first_bad;   /* index of the first of them (valid when n_bad > 0) */
+    size_t last_bad;    /* and of the last */
+    double got_first, ref_first;
+} tu_cmp;
+
+/* compares n elements of dtype against the reference; when some are out of
+ * tolerance prints "<what>: <n_bad> bad, first at [i] got x want y, max err e" */
+tu_cmp tu_compare(const void *got, const void *ref, size_t n, swacl_dtype dtype, double tol,
+                  const char *what);
+
+/* ---- invalid inputs, shared by the reference's and the library's argument tests ---- */
+
+/* A small valid config: 4 heads over 2 kv heads, head_dim 32, window 4, fp32. */
+swacl_attn_config tu_valid_config(void);
+
+typedef struct tu_bad_case {
+    const char *what;      /* which rule it breaks */
+    swacl_attn_config cfg; /* tu_valid_config() with one field broken */
+    int n_tokens;
+} tu_bad_case;
+
+/* every config/length rule of swacl_config_check broken once; *n receives the count */
+const tu_bad_case *tu_bad_cases(size_t *n);
+
+#endif /* SWACL_TESTUTIL_H */
