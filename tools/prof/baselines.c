@@ -1,0 +1,648 @@
+/* baselines.c — what swacl is measured against on the same device and work:
+ * a naive kernel (one work-item per query and head) and a CLBlast path
+ * (batched GEMM Q·Kᵀ over each query block's band, band-masked softmax, GEMM P·V).
+ * Both are checked against the reference before they are timed. */
+#include "bench.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#ifdef SWACL_PROF_HAVE_CLBLAST
+#include <clblast_c.h>
+#endif
+
+/* One band predicate for both kernels, written from DESIGN.md §1 like the
+ * reference (j, i are positions; keys outside [0, n_keys) are padding). */
+static const char baseline_source[] =
+    "#ifndef HEAD_DIM\n"
+    "#define HEAD_DIM 64 /* elements per head */\n"
+    "#endif\n"
+    "#ifndef WG_SIZE\n"
+    "#define WG_SIZE 64 /* work-items per softmax row */\n"
+    "#endif\n"
+    "int band_visible(long i, long j, long n_keys, int window, int n_sink, int dilation, int bidir)\n"
+    "{\n"
+    "    if (j < 0 || j >= n_keys)\n"
+    "        return 0;\n"
+    "    if (bidir)\n"
+    "        return j < n_sink || window == 0 || (i > j ? i - j : j - i) < window;\n"
+    "    if (j > i)\n"
+    "        return 0;\n"
+    "    if (window == 0 || j < n_sink)\n"
+    "        return 1;\n"
+    "    return i - j < (long)window * dilation && (i - j) % dilation == 0;\n"
+    "}\n"
+    "float score_transform(float s, float softcap)\n"
+    "{\n"
+    "    return softcap > 0.0f ? softcap * tanh(s / softcap) : s;\n"
+    "}\n"
+    "/* row r of n_rows = batch * n_q: batch entry r / n_q, position n_kv - n_q + r % n_q */\n"
+    "__kernel void naive_attention(__global const float *q, __global const float *k,\n"
+    "                              __global const float *v, __global float *out,\n"
+    "                              __global const float *sink_logits, int use_sink_logits,\n"
+    "                              int n_rows, int n_q, int n_kv, int n_heads, int n_kv_heads,\n"
+    "                              int window, int n_sink, int dilation, int bidir, float scale,\n"
+    "                              float softcap)\n"
+    "{\n"
+    "    int r = get_global_id(0), h = get_global_id(1);\n"
+    "    if (r >= n_rows)\n"
+    "        return;\n"
+    "    long i = n_kv - n_q + r % n_q;\n"
+    "    int kvh = h / (n_heads / n_kv_heads);\n"
+    "    size_t stride = (size_t)n_kv_heads * HEAD_DIM;\n"
+    "    __global const float *qr = q + ((size_t)r * n_heads + h) * HEAD_DIM;\n"
+    "    __global const float *kb = k + (size_t)(r / n_q) * n_kv * stride + kvh * HEAD_DIM;\n"
+    "    __global const float *vb = v + (size_t)(r / n_q) * n_kv * stride + kvh * HEAD_DIM;\n"
+    "    float acc[HEAD_DIM];\n"
+    "    for (int d = 0; d < HEAD_DIM; ++d)\n"
+    "        acc[d] = 0.0f;\n"
+    "    float m = -INFINITY, l = 0.0f;\n"
+    "    long lo = window == 0 ? 0 : bidir ? i - window + 1 : i - (long)window * dilation + 1;\n"
+    "    long hi = bidir ? (window == 0 ? n_kv - 1 : i + window - 1) : i;\n"
+    "    lo = lo < 0 ? 0 : lo;\n"
+    "    hi = hi > n_kv - 1 ? n_kv - 1 : hi;\n"
+    "    long sink_end = n_sink < lo ? n_sink : lo;\n"
+    "    for (int pass = 0; pass < 2; ++pass) { /* sinks before the band, then the band */\n"
+    "        long j1 = pass ? hi + 1 : sink_end;\n"
+    "        for (long j = pass ? lo : 0; j < j1; ++j) {\n"
+    "            if (!band_visible(i, j, n_kv, window, n_sink, dilation, bidir))\n"
+    "                continue;\n"
+    "            float s = 0.0f;\n"
+    "            for (int d = 0; d < HEAD_DIM; ++d)\n"
+    "                s += qr[d] * kb[j * stride + d];\n"
+    "            s = score_transform(s * scale, softcap);\n"
+    "            if (s > m) {\n"
+    "                float c = exp(m - s);\n"
+    "                l *= c;\n"
+    "                for (int d = 0; d < HEAD_DIM; ++d)\n"
+    "                    acc[d] *= c;\n"
+    "                m = s;\n"
+    "            }\n"
+    "            float p = exp(s - m);\n"
+    "            l += p;\n"
+    "            for (int d = 0; d < HEAD_DIM; ++d)\n"
+    "                acc[d] += p * vb[j * stride + d];\n"
+    "        }\n"
+    "    }\n"
+    "    if (use_sink_logits) {\n"
+    "        float sl = sink_logits[h], m2 = fmax(m, sl), c = exp(m - m2);\n"
+    "        l = l * c + exp(sl - m2);\n"
+    "        for (int d = 0; d < HEAD_DIM; ++d)\n"
+    "            acc[d] *= c;\n"
+    "    }\n"
+    "    float inv = l > 0.0f ? 1.0f / l : 0.0f;\n"
+    "    __global float *o = out + ((size_t)r * n_heads + h) * HEAD_DIM;\n"
+    "    for (int d = 0; d < HEAD_DIM; ++d)\n"
+    "        o[d] = acc[d] * inv;\n"
+    "}\n"
+    "/* Scores of matrix `mat` (mat0 + mat overall), row t, become probabilities in\n"
+    " * place. Query position i = base_pos + (overall / per_block) * block_step + t * t_step;\n"
+    " * column c is key j = i0 - pad + c, i0 being the position of the block's row 0. */\n"
+    "__kernel __attribute__((reqd_work_group_size(WG_SIZE, 1, 1)))\n"
+    "void band_softmax(__global float *s, int mat0, int m_rows, int l_cols, int per_block,\n"
+    "                  int block_step, int base_pos, int t_step, int pad, int n_keys, int window,\n"
+    "                  int dilation, float softcap)\n"
+    "{\n"
+    "    __local float red[WG_SIZE];\n"
+    "    int t = get_group_id(0), mat = get_group_id(1), lid = get_local_id(0);\n"
+    "    long i0 = base_pos + (long)((mat0 + mat) / per_block) * block_step;\n"
+    "    long i = i0 + (long)t * t_step, j0 = i0 - pad;\n"
+    "    int live = i < n_keys;\n"
+    "    __global float *row = s + ((size_t)mat * m_rows + t) * l_cols;\n"
+    "    float mx = -INFINITY;\n"
+    "    for (int c = lid; c < l_cols; c += WG_SIZE)\n"
+    "        if (live && band_visible(i, j0 + c, n_keys, window, 0, dilation, 0)) {\n"
+    "            float x = score_transform(row[c], softcap);\n"
+    "            row[c] = x;\n"
+    "            mx = fmax(mx, x);\n"
+    "        }\n"
+    "    red[lid] = mx;\n"
+    "    barrier(CLK_LOCAL_MEM_FENCE);\n"
+    "    for (int w = WG_SIZE / 2; w > 0; w >>= 1) {\n"
+    "        if (lid < w)\n"
+    "            red[lid] = fmax(red[lid], red[lid + w]);\n"
+    "        barrier(CLK_LOCAL_MEM_FENCE);\n"
+    "    }\n"
+    "    mx = red[0];\n"
+    "    barrier(CLK_LOCAL_MEM_FENCE);\n"
+    "    float sum = 0.0f;\n"
+    "    for (int c = lid; c < l_cols; c += WG_SIZE) {\n"
+    "        float p = live && band_visible(i, j0 + c, n_keys, window, 0, dilation, 0)\n"
+    "                      ? exp(row[c] - mx) : 0.0f;\n"
+    "        row[c] = p;\n"
+    "        sum += p;\n"
+    "    }\n"
+    "    red[lid] = sum;\n"
+    "    barrier(CLK_LOCAL_MEM_FENCE);\n"
+    "    for (int w = WG_SIZE / 2; w > 0; w >>= 1) {\n"
+    "        if (lid < w)\n"
+    "            red[lid] += red[lid + w];\n"
+    "        barrier(CLK_LOCAL_MEM_FENCE);\n"
+    "    }\n"
+    "    float inv = red[0] > 0.0f ? 1.0f / red[0] : 0.0f;\n"
+    "    for (int c = lid; c < l_cols; c += WG_SIZE)\n"
+    "        row[c] *= inv;\n"
+    "}\n";
+
+#define SOFTMAX_WG 64
+#define GEMM_BLOCK 128 /* queries per GEMM block: bigger wastes band, smaller starves the GEMM */
+#define GEMM_SCORES_BUDGET ((size_t)256 << 20) /* bytes of scores one batched call may hold */
+
+/* programs per (device, head_dim); few shapes per run, so a short list */
+static struct program_slot {
+    bench_device *dev;
+    int head_dim;
+    cl_program program;
+    cl_kernel naive, softmax;
+} programs[8];
+
+void baselines_release(void)
+{
+    for (int i = 0; i < 8; ++i) {
+        if (programs[i].naive)
+            clReleaseKernel(programs[i].naive);
+        if (programs[i].softmax)
+            clReleaseKernel(programs[i].softmax);
+        if (programs[i].program)
+            clReleaseProgram(programs[i].program);
+        memset(&programs[i], 0, sizeof programs[i]);
+    }
+}
+
+static struct program_slot *kernels_for(bench_device *dev, int head_dim, char *err, size_t err_size)
+{
+    int free_slot = -1;
+    for (int i = 0; i < 8; ++i) {
+        if (programs[i].dev == dev && programs[i].head_dim == head_dim)
+            return &programs[i];
+        if (!programs[i].dev && free_slot < 0)
+            free_slot = i;
+    }
+    if (free_slot < 0) {
+        baselines_release();
+        free_slot = 0;
+    }
+    struct program_slot *p = &programs[free_slot];
+    char options[96];
+    snprintf(options, sizeof options, "-DHEAD_DIM=%d -DWG_SIZE=%d", head_dim, SOFTMAX_WG);
+    cl_int rc;
+    const char *src = baseline_source;
+    p->program = clCreateProgramWithSource(dev->cl, 1, &src, NULL, &rc);
+    if (rc == CL_SUCCESS)
+        rc = clBuildProgram(p->program, 1, &dev->id, options, NULL, NULL);
+    if (rc == CL_SUCCESS)
+        p->naive = clCreateKernel(p->program, "naive_attention", &rc);
+    if (rc == CL_SUCCESS)
+        p->softmax = clCreateKernel(p->program, "band_softmax", &rc);
+    if (rc != CL_SUCCESS) {
+        int len = snprintf(err, err_size, "baseline kernels: %s (%d)", bench_cl_error(rc), rc);
+        if (p->program && len > 0 && (size_t)len + 2 < err_size) {
+            strcat(err, ": ");
+            clGetProgramBuildInfo(p->program, dev->id, CL_PROGRAM_BUILD_LOG,
+                                  err_size - (size_t)len - 2, err + len + 2, NULL);
+        }
+        if (p->program)
+            clReleaseProgram(p->program);
+        memset(p, 0, sizeof *p);
+        return NULL;
+    }
+    p->dev = dev;
+    p->head_dim = head_dim;
+    return p;
+}
+
+
+/* ---- one baseline problem on the device ------------------------------------------ */
+
+/* batch entries of n_kv tokens each; the last n_q of every entry are queries */
+typedef struct problem {
+    int batch, n_q, n_kv;
+} problem;
+
+typedef struct plan {
+    bench_device *dev;
+    const swacl_attn_config *cfg;
+    struct program_slot *kern;
+    int gemm;              /* 0 naive, 1 CLBlast */
+    problem pb;
+    cl_mem q, k, v, out, sinks, scores;
+    /* CLBlast path: row-major matrices at these element offsets */
+    int decode;            /* one query per entry: blocks are (entry, kv head) */
+    int block, pad, cols;  /* query rows per block, padded key rows, score columns */
+    int n_mats, mats_per_call;
+    size_t *qk_a, *qk_b, *scores_off, *out_off;
+    float *alphas, *ones, *zeros;
+} plan;
+
+static void plan_free(plan *p)
+{
+    cl_mem *bufs[] = {&p->q, &p->k, &p->v, &p->out, &p->sinks, &p->scores};
+    for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; ++i)
+        if (*bufs[i])
+            clReleaseMemObject(*bufs[i]);
+    free(p->qk_a), free(p->qk_b), free(p->scores_off), free(p->out_off);
+    free(p->alphas), free(p->ones), free(p->zeros);
+    memset(p, 0, sizeof *p);
+}
+
+/* why a path cannot run this configuration, or NULL */
+static const char *unsupported_reason(int gemm, int decode, const swacl_attn_config *cfg)
+{
+#ifndef SWACL_PROF_HAVE_CLBLAST
+    if (gemm)
+        return "swacl-prof was built without CLBlast";
+#endif
+    if (decode && cfg->window == 0)
+        return "decode at full window needs a window (W > 0)";
+    if (decode && (cfg->n_sink || cfg->bidirectional))
+        return "the decode baselines hold only the window, not pinned sinks";
+    if (gemm && (cfg->n_sink || cfg->bidirectional || cfg->sink_logits))
+        return "the GEMM baseline covers causal bands without sinks";
+    return NULL;
+}
+
+static cl_mem upload(bench_device *dev, size_t count, const float *host, cl_int *rc)
+{
+    cl_mem m = clCreateBuffer(dev->cl, CL_MEM_READ_WRITE | (host ? CL_MEM_COPY_HOST_PTR : 0),
+                              count * sizeof(float), (void *)host, rc);
+    return *rc == CL_SUCCESS ? m : NULL;
+}
+
+/* Q rows, then K and V with `pad` zero rows in front of each entry (the GEMM
+ * path's band of the first block reaches before position 0); host arrays may be
+ * NULL for random contents. */
+static int plan_make(plan *p, bench_device *dev, const swacl_attn_config *cfg, int gemm, problem pb,
+                     const float *hq, const float *hk, const float *hv, char *err, size_t err_size)
+{
+    memset(p, 0, sizeof *p);
+    p->dev = dev;
+    p->cfg = cfg;
+    p->gemm = gemm;
+    p->pb = pb;
+    p->decode = pb.n_q < pb.n_kv; /* queries are the tail of their entry: decode-shaped */
+    int hd = cfg->head_dim, h = cfg->n_heads, hkv = cfg->n_kv_heads;
+    p->kern = kernels_for(dev, hd, err, err_size);
+    if (!p->kern)
+        return -1;
+    int rows_q = pb.n_q, rows_kv = pb.n_kv;
+    if (gemm && !p->decode) {
+        p->block = GEMM_BLOCK < pb.n_q ? GEMM_BLOCK : pb.n_q;
+        rows_q = (pb.n_q + p->block - 1) / p->block * p->block;
+        int reach = cfg->window ? prof_reach(cfg) : rows_q;
+        p->pad = reach - 1;
+        rows_kv = p->pad + rows_q;
+        p->cols = p->block + reach - 1;
+        p->n_mats = rows_q / p->block * h;
+    } else if (gemm) {
+        p->block = h / hkv; /* a kv head's query heads share its keys: one GEMM block */
+        p->cols = pb.n_kv;
+        p->n_mats = pb.batch * hkv;
+    }
+    size_t q_count = (size_t)pb.batch * rows_q * h * hd;
+    size_t kv_count = (size_t)pb.batch * rows_kv * hkv * hd;
+    float *qbuf = prof_xrealloc(NULL, q_count * sizeof(float));
+    float *kbuf = prof_xrealloc(NULL, kv_count * sizeof(float));
+    float *vbuf = prof_xrealloc(NULL, kv_count * sizeof(float));
+    uint64_t seed = 21;
+    memset(qbuf, 0, q_count * sizeof(float));
+    memset(kbuf, 0, kv_count * sizeof(float));
+    memset(vbuf, 0, kv_count * sizeof(float));
+    for (int b = 0; b < pb.batch; ++b) {
+        size_t qn = (size_t)pb.n_q * h * hd, kn = (size_t)pb.n_kv * hkv * hd;
+        float *qd = qbuf + (size_t)b * rows_q * h * hd;
+        float *kd = kbuf + ((size_t)b * rows_kv + (size_t)p->pad) * hkv * hd;
+        float *vd = vbuf + (kd - kbuf);
+        if (hq) {
+            memcpy(qd, hq + b * qn, qn * sizeof(float));
+            memcpy(kd, hk + b * kn, kn * sizeof(float));
+            memcpy(vd, hv + b * kn, kn * sizeof(float));
+        } else {
+            check_fill(qd, qn, &seed);
+            check_fill(kd, kn, &seed);
+            check_fill(vd, kn, &seed);
+        }
+    }
+    cl_int rc = CL_SUCCESS;
+    p->q = upload(dev, q_count, qbuf, &rc);
+    if (p->q)
+        p->k = upload(dev, kv_count, kbuf, &rc);
+    if (p->k)
+        p->v = upload(dev, kv_count, vbuf, &rc);
+    if (p->v)
+        p->out = upload(dev, q_count, NULL, &rc);
+    float dummy = 0.0f;
+    if (p->out)
+        p->sinks = upload(dev, cfg->sink_logits ? (size_t)h : 1,
+                          cfg->sink_logits ? cfg->sink_logits : &dummy, &rc);
+    free(qbuf), free(kbuf), free(vbuf);
+    if (rc != CL_SUCCESS) {
+        snprintf(err, err_size, "baseline buffers: %s (%d)", bench_cl_error(rc), rc);
+        return -1;
+    }
+    if (!gemm)
+        return 0;
+
+    size_t mat_bytes = (size_t)p->block * p->cols * sizeof(float);
+    size_t budget = GEMM_SCORES_BUDGET;
+    if (budget > dev->info.max_alloc_bytes / 2)
+        budget = dev->info.max_alloc_bytes / 2;
+    p->mats_per_call = (int)(budget / mat_bytes);
+    if (p->mats_per_call < 1) {
+        snprintf(err, err_size, "one block's scores (%zu MiB) exceed the device's allocation limit",
+                 mat_bytes >> 20);
+        return -1;
+    }
+    if (p->mats_per_call > p->n_mats)
+        p->mats_per_call = p->n_mats;
+    p->scores = upload(dev, (size_t)p->mats_per_call * p->block * p->cols, NULL, &rc);
+    if (rc != CL_SUCCESS) {
+        snprintf(err, err_size, "baseline scores: %s (%d)", bench_cl_error(rc), rc);
+        return -1;
+    }
+    size_t n = (size_t)p->n_mats;
+    p->qk_a = prof_xrealloc(NULL, n * sizeof(size_t));
+    p->qk_b = prof_xrealloc(NULL, n * sizeof(size_t));
+    p->out_off = prof_xrealloc(NULL, n * sizeof(size_t));
+    p->scores_off = prof_xrealloc(NULL, (size_t)p->mats_per_call * sizeof(size_t));
+    p->alphas = prof_xrealloc(NULL, (size_t)p->mats_per_call * sizeof(float));
+    p->ones = prof_xrealloc(NULL, (size_t)p->mats_per_call * sizeof(float));
+    p->zeros = prof_xrealloc(NULL, (size_t)p->mats_per_call * sizeof(float));
+    float scale = cfg->scale > 0 ? cfg->scale : 1.0f / sqrtf((float)hd);
+    for (int i = 0; i < p->mats_per_call; ++i) {
+        p->scores_off[i] = (size_t)i * p->block * p->cols;
+        p->alphas[i] = scale;
+        p->ones[i] = 1.0f;
+        p->zeros[i] = 0.0f;
+    }
+    for (int m = 0; m < p->n_mats; ++m) {
+        if (p->decode) { /* m = entry * hkv + kv head; rows are that kv head's query heads */
+            int b = m / hkv, kvh = m % hkv;
+            p->qk_a[m] = p->out_off[m] = ((size_t)b * h + (size_t)kvh * p->block) * hd;
+            p->qk_b[m] = (size_t)b * pb.n_kv * hkv * hd + (size_t)kvh * hd;
+        } else { /* m = block * h + head; the block's keys start at padded row i0 */
+            size_t i0 = (size_t)(m / h) * p->block;
+            int head = m % h, kvh = head / (h / hkv);
+            p->qk_a[m] = p->out_off[m] = i0 * h * hd + (size_t)head * hd;
+            p->qk_b[m] = i0 * hkv * hd + (size_t)kvh * hd;
+        }
+    }
+    return 0;
+}
+
+static int plan_run_once(plan *p, char *err, size_t err_size)
+{
+    const swacl_attn_config *cfg = p->cfg;
+    int hd = cfg->head_dim, h = cfg->n_heads, hkv = cfg->n_kv_heads;
+    cl_int rc;
+    if (!p->gemm) {
+        cl_kernel k = p->kern->naive;
+        int n_rows = p->pb.batch * p->pb.n_q, use_sinks = cfg->sink_logits != NULL;
+        int dil = cfg->dilation > 1 ? cfg->dilation : 1;
+        float scale = cfg->scale > 0 ? cfg->scale : 1.0f / sqrtf((float)hd);
+        int iargs[] = {use_sinks, n_rows, p->pb.n_q, p->pb.n_kv, h, hkv,
+                       cfg->window, cfg->n_sink, dil, cfg->bidirectional};
+        clSetKernelArg(k, 0, sizeof(cl_mem), &p->q);
+        clSetKernelArg(k, 1, sizeof(cl_mem), &p->k);
+        clSetKernelArg(k, 2, sizeof(cl_mem), &p->v);
+        clSetKernelArg(k, 3, sizeof(cl_mem), &p->out);
+        clSetKernelArg(k, 4, sizeof(cl_mem), &p->sinks);
+        for (int i = 0; i < 10; ++i)
+            clSetKernelArg(k, 5 + (cl_uint)i, sizeof(int), &iargs[i]);
+        clSetKernelArg(k, 15, sizeof(float), &scale);
+        clSetKernelArg(k, 16, sizeof(float), &cfg->softcap);
+        size_t global[2] = {(size_t)n_rows, (size_t)h};
+        rc = clEnqueueNDRangeKernel(p->dev->queue, k, 2, NULL, global, NULL, 0, NULL, NULL);
+        if (rc != CL_SUCCESS) {
+            snprintf(err, err_size, "naive kernel: %s (%d)", bench_cl_error(rc), rc);
+            return -1;
+        }
+        return 0;
+    }
+#ifdef SWACL_PROF_HAVE_CLBLAST
+    cl_command_queue q = p->dev->queue;
+    size_t ld_q = p->decode ? (size_t)hd : (size_t)h * hd, ld_kv = (size_t)hkv * hd;
+    int dil = cfg->dilation > 1 ? cfg->dilation : 1;
+    for (int m0 = 0; m0 < p->n_mats; m0 += p->mats_per_call) {
+        size_t count = (size_t)(p->n_mats - m0 < p->mats_per_call ? p->n_mats - m0 : p->mats_per_call);
+        CLBlastStatusCode s = CLBlastSgemmBatched(
+            CLBlastLayoutRowMajor, CLBlastTransposeNo, CLBlastTransposeYes, (size_t)p->block,
+            (size_t)p->cols, (size_t)hd, p->alphas, p->q, p->qk_a + m0, ld_q, p->k, p->qk_b + m0,
+            ld_kv, p->zeros, p->scores, p->scores_off, (size_t)p->cols, count, &q, NULL);
+        if (s != CLBlastSuccess) {
+            snprintf(err, err_size, "CLBlastSgemmBatched (Q.K^T): status %d", (int)s);
+            return -1;
+        }
+        /* decode: every row is the last position; prefill: block rows are consecutive */
+        int per_block = p->decode ? 1 : h, block_step = p->decode ? 0 : p->block;
+        int base = p->decode ? p->pb.n_kv - 1 : 0;
+        int t_step = p->decode ? 0 : 1, pad = p->decode ? p->pb.n_kv - 1 : p->pad;
+        int n_keys = p->decode ? p->pb.n_kv : p->pb.n_q;
+        int iargs[] = {m0, p->block, p->cols, per_block, block_step, base, t_step, pad, n_keys,
+                       cfg->window, dil};
+        cl_kernel k = p->kern->softmax;
+        clSetKernelArg(k, 0, sizeof(cl_mem), &p->scores);
+        for (int i = 0; i < 11; ++i)
+            clSetKernelArg(k, 1 + (cl_uint)i, sizeof(int), &iargs[i]);
+        clSetKernelArg(k, 12, sizeof(float), &cfg->softcap);
+        size_t global[2] = {(size_t)p->block * SOFTMAX_WG, count}, local[2] = {SOFTMAX_WG, 1};
+        rc = clEnqueueNDRangeKernel(q, k, 2, NULL, global, local, 0, NULL, NULL);
+        if (rc != CL_SUCCESS) {
+            snprintf(err, err_size, "band softmax: %s (%d)", bench_cl_error(rc), rc);
+            return -1;
+        }
+        s = CLBlastSgemmBatched(CLBlastLayoutRowMajor, CLBlastTransposeNo, CLBlastTransposeNo,
+                                (size_t)p->block, (size_t)hd, (size_t)p->cols, p->ones, p->scores,
+                                p->scores_off, (size_t)p->cols, p->v, p->qk_b + m0, ld_kv, p->zeros,
+                                p->out, p->out_off + m0, ld_q, count, &q, NULL);
+        if (s != CLBlastSuccess) {
+            snprintf(err, err_size, "CLBlastSgemmBatched (P.V): status %d", (int)s);
+            return -1;
+        }
+    }
+    return 0;
+#else
+    snprintf(err, err_size, "built without CLBlast");
+    return -1;
+#endif
+}
+
+static int plan_run(void *arg, int reps, double *kernel_s, char *err, size_t err_size)
+{
+    plan *p = arg;
+    *kernel_s = -1; /* CLBlast's kernels are not ours to profile: wall time for both */
+    for (int r = 0; r < reps; ++r)
+        if (plan_run_once(p, err, err_size))
+            return -1;
+    cl_int rc = clFinish(p->dev->queue);
+    if (rc != CL_SUCCESS) {
+        snprintf(err, err_size, "clFinish: %s (%d)", bench_cl_error(rc), rc);
+        return -1;
+    }
+    return 0;
+}
+
+/* the output rows of entry b (its n_q queries), without the GEMM path's padding */
+static int plan_read(plan *p, float *out, char *err, size_t err_size)
+{
+    size_t row = (size_t)p->cfg->n_heads * p->cfg->head_dim;
+    size_t bytes = (size_t)p->pb.batch * p->pb.n_q * row * sizeof(float);
+    /* the padded rows come after the real ones, so a prefix read is enough */
+    cl_int rc = clEnqueueReadBuffer(p->dev->queue, p->out, CL_TRUE, 0, bytes, out, 0, NULL, NULL);
+    if (rc != CL_SUCCESS) {
+        snprintf(err, err_size, "reading the baseline output: %s (%d)", bench_cl_error(rc), rc);
+        return -1;
+    }
+    return 0;
+}
+
+/* ---- checks ---------------------------------------------------------------------- */
+
+static void check_baseline(bench_device *dev, int gemm, int decode, const swacl_attn_config *cfg,
+                           check_result *r)
+{
+    check_instance inst[2];
+    int n_inst = check_instances(cfg, inst), checked = 0;
+    double worst = 0;
+    for (int i = 0; i < n_inst && r->status == PROF_OK; ++i) {
+        const swacl_attn_config *c = &inst[i].cfg;
+        /* decode: entries of one window each, the query at the window's end; the
+         * reference computes every row, so a wide exact window is left to the
+         * reduced instance */
+        int n = decode ? prof_reach(c) : inst[i].n, batch = decode ? CHECK_DECODE_SEQS : 1;
+        if (decode && !check_affordable(c, n) && i + 1 < n_inst)
+            continue;
+        inst[checked] = inst[i];
+        inst[checked++].n = n;
+        size_t qn = (size_t)n * c->n_heads * c->head_dim, kn = (size_t)n * c->n_kv_heads * c->head_dim;
+        float *q = prof_xrealloc(NULL, qn * batch * sizeof(float));
+        float *k = prof_xrealloc(NULL, kn * batch * sizeof(float));
+        float *v = prof_xrealloc(NULL, kn * batch * sizeof(float));
+        float *ref = prof_xrealloc(NULL, qn * sizeof(float));
+        float *out = prof_xrealloc(NULL, qn * batch * sizeof(float));
+        uint64_t seed = 400 + (uint64_t)i;
+        check_fill(q, qn * batch, &seed);
+        check_fill(k, kn * batch, &seed);
+        check_fill(v, kn * batch, &seed);
+        size_t row = (size_t)c->n_heads * c->head_dim;
+        /* decode queries: the last row of each entry's q, packed */
+        float *qd = decode ? prof_xrealloc(NULL, row * batch * sizeof(float)) : NULL;
+        for (int b = 0; decode && b < batch; ++b)
+            memcpy(qd + b * row, q + b * qn + (size_t)(n - 1) * row, row * sizeof(float));
+        problem pb = {batch, decode ? 1 : n, n};
+        plan p;
+        char err[512];
+        if (plan_make(&p, dev, c, gemm, pb, decode ? qd : q, k, v, err, sizeof err) ||
+            plan_run(&p, 1, &(double){0}, err, sizeof err) || plan_read(&p, out, err, sizeof err))
+            check_result_fail(r, PROF_ERROR, "%s", err);
+        for (int b = 0; b < batch && r->status == PROF_OK; ++b) {
+            if (check_reference(c, n, q + b * qn, k + b * kn, v + b * kn, ref)) {
+                check_result_fail(r, PROF_ERROR, "swacl_reference_attention refused the configuration");
+                break;
+            }
+            if (decode)
+                worst = fmax(worst, check_max_err(out + b * row, ref + (size_t)(n - 1) * row, row));
+            else
+                worst = fmax(worst, check_max_err(out, ref, qn));
+        }
+        plan_free(&p);
+        free(q), free(k), free(v), free(ref), free(out), free(qd);
+    }
+    check_describe(inst, checked, decode ? "decode: last query of 3 windows" : NULL, r->check,
+                   sizeof r->check);
+    if (r->status == PROF_OK)
+        check_result_conclude(r, cfg, worst, gemm ? "gemm baseline" : "naive baseline");
+}
+
+/* ---- jobs -------------------------------------------------------------------------- */
+
+double baselines_estimate_s(const bench_job *job, const bench_device *dev)
+{
+    swacl_attn_config cfg;
+    job_config(job, NULL, &cfg);
+    int decode = job->kind == JOB_NAIVE_DECODE || job->kind == JOB_GEMM_DECODE;
+    int gemm = job->kind == JOB_GEMM_PREFILL || job->kind == JOB_GEMM_DECODE;
+    double fma = isfinite(dev->fma_gflops) ? dev->fma_gflops : 20.0;
+    double sgemm = isfinite(dev->sgemm_gflops) ? dev->sgemm_gflops : 0.3 * fma;
+    double bw = isfinite(dev->read_gbs) ? dev->read_gbs : 10.0;
+    int reach = prof_reach(&cfg);
+    double hd = cfg.head_dim, h = cfg.n_heads;
+    if (decode) {
+        double flops = job_flops(job);
+        double bytes = job->batch * 2.0 * reach * cfg.n_kv_heads * hd * 4;
+        /* assumed efficiencies: a GEMV-shaped GEMM and a scalar loop both crawl */
+        return gemm ? flops / (0.1 * sgemm * 1e9) + bytes / (0.5 * bw * 1e9) + 3e-4
+                    : flops / (0.05 * fma * 1e9) + bytes / (0.3 * bw * 1e9);
+    }
+    if (!gemm)
+        return job_flops(job) / (0.05 * fma * 1e9);
+    double rows = ceil((double)job->n / GEMM_BLOCK) * GEMM_BLOCK;
+    double cols = GEMM_BLOCK + (reach ? reach : rows) - 1;
+    return 4.0 * hd * h * rows * cols / (0.5 * sgemm * 1e9) + 3.0 * h * rows * cols * 4 / (bw * 1e9);
+}
+
+void baselines_run_job(bench_device *dev, const bench_opts *opts, const bench_job *job)
+{
+    char name[96], err[512];
+    int gemm = job->kind == JOB_GEMM_PREFILL || job->kind == JOB_GEMM_DECODE;
+    int decode = job->kind == JOB_NAIVE_DECODE || job->kind == JOB_GEMM_DECODE;
+    float *sinks = prof_xrealloc(NULL, sizeof(float) * (size_t)job->shape.n_heads);
+    swacl_attn_config cfg;
+    job_config(job, sinks, &cfg);
+    job_row_name(job, name, sizeof name);
+    prof_row *row = prof_suite_add_row(prof_device_suite(dev->rec, job_suite(job)), name);
+    prof_strlcpy(row->shape, job->shape.name, sizeof row->shape);
+    row->n_heads = cfg.n_heads;
+    row->n_kv_heads = cfg.n_kv_heads;
+    row->head_dim = cfg.head_dim;
+    row->window = cfg.window;
+    row->n_sink = cfg.n_sink;
+    row->n_tokens = decode ? cfg.n_sink + prof_reach(&cfg) : job->n;
+    row->batch = decode ? job->batch : 1;
+
+    plan p;
+    memset(&p, 0, sizeof p);
+    const char *why = unsupported_reason(gemm, decode, &cfg);
+    if (why) {
+        prof_row_set_status(row, PROF_UNSUPPORTED, "%s", why);
+        goto done;
+    }
+    char key[96];
+    snprintf(key, sizeof key, "%s|%s|%s", job_suite(job), decode ? "decode" : "prefill", job->shape.name);
+    check_result *verdict = check_memo(key);
+    if (!verdict->done) {
+        bench_progress_show("checking a baseline against the reference");
+        check_baseline(dev, gemm, decode, &cfg, verdict);
+        verdict->done = 1;
+    }
+    if (check_memo_apply(verdict, row))
+        goto done;
+    double est = baselines_estimate_s(job, dev);
+    if (est > opts->max_run_s) {
+        prof_row_set_status(row, PROF_SKIPPED, "estimated %.0f s per run > --max-run %.0f s", est,
+                            opts->max_run_s);
+        goto done;
+    }
+    int reach = prof_reach(&cfg);
+    problem pb = {decode ? job->batch : 1, decode ? 1 : job->n, decode ? reach : job->n};
+    if (plan_make(&p, dev, &cfg, gemm, pb, NULL, NULL, NULL, err, sizeof err)) {
+        prof_row_set_status(row, PROF_ERROR, "%s", err);
+        goto done;
+    }
+    bench_stats st;
+    if (bench_measure(plan_run, &p, opts, &st, err, sizeof err)) {
+        prof_row_set_status(row, PROF_ERROR, "%s", err);
+        goto done;
+    }
+    if (decode) {
+        swacl_attn_config f32 = cfg;
+        f32.kv_dtype = SWACL_F32; /* the baselines read fp32 keys and values */
+        bench_row_times(row, &st, job_flops(job), prof_bytes_decode(&f32, job->batch, reach),
+                        job->batch, dev);
+    } else {
+        bench_row_times(row, &st, job_flops(job), prof_bytes_oneshot(&cfg, job->n), job->n, dev);
+    }
+    dev->seen_gflops[job->kind] = row->gflops;
+done:
+    plan_free(&p);
+    free(sinks);
+}

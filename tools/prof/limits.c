@@ -1,0 +1,385 @@
+/* limits.c — the device itself: opened through swacl's public API, then its own
+ * limits measured with small tool kernels and CLBlast (bandwidth, FMA rate,
+ * SGEMM rate, host transfers, launch latency). */
+#include "bench.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#ifdef SWACL_PROF_HAVE_CLBLAST
+#include <clblast_c.h>
+#endif
+
+/* CPUs stream best when each work-item owns a contiguous range (one core's
+ * prefetcher follows it); GPUs when neighbouring work-items read neighbouring
+ * words (coalescing). The FMA kernel keeps 8 independent float4 chains in
+ * flight per work-item, enough to hide FMA latency on both. */
+static const char limits_source[] =
+    "__kernel void read_contig(__global const float4 *in, __global float *out, uint per_item)\n"
+    "{\n"
+    "    __global const float4 *p = in + get_global_id(0) * per_item;\n"
+    "    float4 acc = (float4)(0.0f);\n"
+    "    for (uint i = 0; i < per_item; ++i)\n"
+    "        acc += p[i];\n"
+    "    out[get_global_id(0)] = acc.x + acc.y + acc.z + acc.w;\n"
+    "}\n"
+    "__kernel void read_coalesced(__global const float4 *in, __global float *out, uint n4)\n"
+    "{\n"
+    "    float4 acc = (float4)(0.0f);\n"
+    "    for (uint i = get_global_id(0); i < n4; i += get_global_size(0))\n"
+    "        acc += in[i];\n"
+    "    out[get_global_id(0)] = acc.x + acc.y + acc.z + acc.w;\n"
+    "}\n"
+    "__kernel void copy_contig(__global const float4 *in, __global float4 *out, uint per_item)\n"
+    "{\n"
+    "    size_t base = get_global_id(0) * per_item;\n"
+    "    for (uint i = 0; i < per_item; ++i)\n"
+    "        out[base + i] = in[base + i];\n"
+    "}\n"
+    "__kernel void copy_coalesced(__global const float4 *in, __global float4 *out, uint n4)\n"
+    "{\n"
+    "    for (uint i = get_global_id(0); i < n4; i += get_global_size(0))\n"
+    "        out[i] = in[i];\n"
+    "}\n"
+    "__kernel void fma_rate(__global float *out, float a, float b, uint iters)\n"
+    "{\n"
+    "    float4 x0 = (float4)((float)get_global_id(0) * 1e-6f), x1 = x0 + 0.1f, x2 = x0 + 0.2f,\n"
+    "           x3 = x0 + 0.3f, x4 = x0 + 0.4f, x5 = x0 + 0.5f, x6 = x0 + 0.6f, x7 = x0 + 0.7f;\n"
+    "    for (uint i = 0; i < iters; ++i) {\n"
+    "        x0 = fma(x0, a, b); x1 = fma(x1, a, b); x2 = fma(x2, a, b); x3 = fma(x3, a, b);\n"
+    "        x4 = fma(x4, a, b); x5 = fma(x5, a, b); x6 = fma(x6, a, b); x7 = fma(x7, a, b);\n"
+    "    }\n"
+    "    float4 s = x0 + x1 + x2 + x3 + x4 + x5 + x6 + x7;\n"
+    "    out[get_global_id(0)] = s.x + s.y + s.z + s.w;\n"
+    "}\n"
+    "__kernel void empty(__global float *out) { }\n";
+
+#define FMA_ITERS 2048
+#define FMA_FLOPS_PER_ITER (8 * 4 * 2) /* chains x lanes x (multiply + add) */
+
+int bench_device_open(const char *selector, bench_device *dev, char *err, size_t err_size)
+{
+    memset(dev, 0, sizeof *dev);
+    swacl_context_options opt;
+    memset(&opt, 0, sizeof opt);
+    opt.device = selector;
+    opt.profiling = 1; /* kernel times come from the library's OpenCL events */
+    swacl_status st = swacl_context_create(&opt, &dev->ctx);
+    if (st != SWACL_OK) {
+        snprintf(err, err_size, "%s: %s", swacl_status_string(st), swacl_last_error(NULL));
+        return -1;
+    }
+    st = swacl_context_device_info(dev->ctx, &dev->info);
+    if (st != SWACL_OK) {
+        snprintf(err, err_size, "device info: %s", swacl_last_error(dev->ctx));
+        swacl_context_destroy(dev->ctx);
+        dev->ctx = NULL;
+        return -1;
+    }
+    dev->cl = swacl_context_cl_context(dev->ctx);
+    dev->queue = swacl_context_cl_queue(dev->ctx);
+    dev->id = swacl_context_cl_device(dev->ctx);
+    dev->is_gpu = strcmp(dev->info.type, "gpu") == 0;
+    dev->read_gbs = dev->sgemm_gflops = dev->fma_gflops = dev->launch_s = NAN;
+    return 0;
+}
+
+void bench_device_close(bench_device *dev)
+{
+    swacl_context_destroy(dev->ctx);
+    dev->ctx = NULL;
+}
+
+/* ---- one measurement ----------------------------------------------------------- */
+
+typedef enum limit_op { OP_KERNEL, OP_WRITE, OP_READ, OP_LAUNCH, OP_SGEMM } limit_op;
+
+typedef struct limit_job {
+    bench_device *dev;
+    limit_op op;
+    cl_kernel kernel;
+    size_t global, local; /* local 0 = the driver's choice */
+    cl_mem a, b, c;
+    void *host;
+    size_t bytes;
+    int gemm_n;
+} limit_job;
+
+static int limit_run(void *arg, int reps, double *kernel_s, char *err, size_t err_size)
+{
+    limit_job *j = arg;
+    cl_command_queue q = j->dev->queue;
+    cl_int rc = CL_SUCCESS;
+    *kernel_s = -1; /* wall time: these include what a user of the device pays */
+    for (int r = 0; r < reps && rc == CL_SUCCESS; ++r) {
+        switch (j->op) {
+        case OP_KERNEL:
+            rc = clEnqueueNDRangeKernel(q, j->kernel, 1, NULL, &j->global, j->local ? &j->local : NULL,
+                                        0, NULL, NULL);
+            break;
+        case OP_WRITE:
+            rc = clEnqueueWriteBuffer(q, j->a, CL_FALSE, 0, j->bytes, j->host, 0, NULL, NULL);
+            break;
+        case OP_READ:
+            rc = clEnqueueReadBuffer(q, j->a, CL_FALSE, 0, j->bytes, j->host, 0, NULL, NULL);
+            break;
+        case OP_LAUNCH: /* a round trip per launch: what a synchronous caller waits */
+            rc = clEnqueueNDRangeKernel(q, j->kernel, 1, NULL, &j->global, NULL, 0, NULL, NULL);
+            if (rc == CL_SUCCESS)
+                rc = clFinish(q);
+            break;
+        case OP_SGEMM: {
+#ifdef SWACL_PROF_HAVE_CLBLAST
+            size_t n = (size_t)j->gemm_n;
+            CLBlastStatusCode s = CLBlastSgemm(CLBlastLayoutRowMajor, CLBlastTransposeNo,
+                                               CLBlastTransposeNo, n, n, n, 1.0f, j->a, 0, n, j->b,
+                                               0, n, 0.0f, j->c, 0, n, &q, NULL);
+            if (s != CLBlastSuccess) {
+                snprintf(err, err_size, "CLBlastSgemm: status %d", (int)s);
+                return -1;
+            }
+#endif
+            break;
+        }
+        }
+    }
+    if (rc == CL_SUCCESS)
+        rc = clFinish(q);
+    if (rc != CL_SUCCESS) {
+        snprintf(err, err_size, "%s (%d)", bench_cl_error(rc), rc);
+        return -1;
+    }
+    return 0;
+}
+
+/* Measures and records one limit. amount: bytes or FLOPs per operation (the
+ * value is amount / time in G/s), or 0 for a latency in microseconds. */
+static double limit_row(bench_device *dev, const bench_opts *opts, const char *name,
+                        const char *unit, double amount, limit_job *job)
+{
+    prof_row *row = prof_suite_add_row(prof_device_suite(dev->rec, "limits"), name);
+    prof_strlcpy(row->unit, unit, sizeof row->unit);
+    bench_stats st;
+    char err[256];
+    char label[64];
+    snprintf(label, sizeof label, "limits: %s", name);
+    bench_progress_show(label);
+    if (bench_measure(limit_run, job, opts, &st, err, sizeof err)) {
+        prof_row_set_status(row, PROF_ERROR, "%s", err);
+        return NAN;
+    }
+    row->samples = st.samples;
+    row->reps = st.reps;
+    if (amount > 0) {
+        row->value = amount / st.median_s * 1e-9;
+        row->value_min = amount / st.max_s * 1e-9;
+        row->value_max = amount / st.min_s * 1e-9;
+    } else {
+        row->value = st.median_s * 1e6;
+        row->value_min = st.min_s * 1e6;
+        row->value_max = st.max_s * 1e6;
+    }
+    return amount > 0 ? row->value : st.median_s;
+}
+
+static void fail_row(bench_device *dev, const char *name, const char *unit, prof_status s,
+                     const char *reason)
+{
+    prof_row *row = prof_suite_add_row(prof_device_suite(dev->rec, "limits"), name);
+    prof_strlcpy(row->unit, unit, sizeof row->unit);
+    prof_row_set_status(row, s, "%s", reason);
+}
+
+static cl_mem make_buffer(bench_device *dev, size_t bytes, cl_int *rc)
+{
+    cl_mem m = clCreateBuffer(dev->cl, CL_MEM_READ_WRITE, bytes, NULL, rc);
+    if (*rc != CL_SUCCESS)
+        return NULL;
+    /* written once so that no measurement pays for first-touch page faults */
+    float zero = 0.0f;
+    *rc = clEnqueueFillBuffer(dev->queue, m, &zero, sizeof zero, 0, bytes, 0, NULL, NULL);
+    if (*rc == CL_SUCCESS)
+        *rc = clFinish(dev->queue);
+    if (*rc != CL_SUCCESS) {
+        clReleaseMemObject(m);
+        return NULL;
+    }
+    return m;
+}
+
+static void measure_sgemm(bench_device *dev, const bench_opts *opts)
+{
+#ifdef SWACL_PROF_HAVE_CLBLAST
+    static const int quick_sizes[] = {512, 1024};
+    static const int full_sizes[] = {256, 512, 1024, 2048, 4096};
+    const int *sizes = opts->quick ? quick_sizes : full_sizes;
+    int n_sizes = opts->quick ? 2 : (dev->is_gpu ? 5 : 4); /* 4096 takes minutes on a CPU */
+    int max_n = sizes[n_sizes - 1];
+    size_t bytes = (size_t)max_n * (size_t)max_n * sizeof(float);
+    cl_int rc;
+    limit_job job = {dev, OP_SGEMM, NULL, 0, 0, NULL, NULL, NULL, NULL, 0, 0};
+    job.a = make_buffer(dev, bytes, &rc);
+    job.b = job.a ? make_buffer(dev, bytes, &rc) : NULL;
+    job.c = job.b ? make_buffer(dev, bytes, &rc) : NULL;
+    for (int i = 0; i < n_sizes; ++i) {
+        char name[32];
+        snprintf(name, sizeof name, "sgemm_%d", sizes[i]);
+        if (!job.c) {
+            char why[96];
+            snprintf(why, sizeof why, "buffers: %s (%d)", bench_cl_error(rc), rc);
+            fail_row(dev, name, "GFLOP/s", PROF_ERROR, why);
+            continue;
+        }
+        job.gemm_n = sizes[i];
+        double n = sizes[i];
+        double v = limit_row(dev, opts, name, "GFLOP/s", 2 * n * n * n, &job);
+        if (isfinite(v) && !(dev->sgemm_gflops >= v))
+            dev->sgemm_gflops = v;
+    }
+    if (job.a)
+        clReleaseMemObject(job.a);
+    if (job.b)
+        clReleaseMemObject(job.b);
+    if (job.c)
+        clReleaseMemObject(job.c);
+#else
+    fail_row(dev, "sgemm", "GFLOP/s", PROF_UNSUPPORTED, "swacl-prof was built without CLBlast");
+    (void)opts;
+#endif
+}
+
+double limits_estimate_s(const bench_opts *opts)
+{
+    /* 10 measurements of warm-up + calibration + samples, and CLBlast's first
+     * program build (seconds on a CPU device) */
+    return 10 * (opts->samples + 2) * opts->target_s + 5;
+}
+
+void limits_run(bench_device *dev, const bench_opts *opts)
+{
+    cl_int rc;
+    cl_program prog = NULL;
+    cl_kernel k_read = NULL, k_copy = NULL, k_fma = NULL, k_empty = NULL;
+    cl_mem in = NULL, out = NULL, small = NULL;
+    void *host = NULL;
+    char reason[1024];
+
+    const char *src = limits_source;
+    prog = clCreateProgramWithSource(dev->cl, 1, &src, NULL, &rc);
+    if (rc == CL_SUCCESS)
+        rc = clBuildProgram(prog, 1, &dev->id, "", NULL, NULL);
+    if (rc != CL_SUCCESS) {
+        int len = snprintf(reason, sizeof reason, "limit kernels: %s (%d)", bench_cl_error(rc), rc);
+        if (prog && len > 0 && (size_t)len < sizeof reason - 2) {
+            reason[len++] = ':';
+            reason[len++] = ' ';
+            clGetProgramBuildInfo(prog, dev->id, CL_PROGRAM_BUILD_LOG, sizeof reason - (size_t)len,
+                                  reason + len, NULL);
+        }
+        fail_row(dev, "read_bw", "GB/s", PROF_ERROR, reason);
+        goto gemm;
+    }
+    k_read = clCreateKernel(prog, dev->is_gpu ? "read_coalesced" : "read_contig", &rc);
+    k_copy = clCreateKernel(prog, dev->is_gpu ? "copy_coalesced" : "copy_contig", &rc);
+    k_fma = clCreateKernel(prog, "fma_rate", &rc);
+    k_empty = clCreateKernel(prog, "empty", &rc);
+
+    /* streams must be well past the last-level cache */
+    size_t bytes = (size_t)(opts->quick ? 128 : 512) << 20;
+    while (bytes > 16u << 20 && (bytes * 2 > dev->info.max_alloc_bytes ||
+                                 bytes * 4 > dev->info.global_mem_bytes))
+        bytes /= 2;
+    size_t n4 = bytes / 16;
+    size_t items, local;
+    if (dev->is_gpu) {
+        local = dev->info.max_work_group_size >= 256 ? 256 : (size_t)dev->info.max_work_group_size;
+        items = (size_t)dev->info.compute_units * 2048;
+        items = (items + local - 1) / local * local;
+    } else {
+        local = 1; /* one work-item per work-group: one stream per core thread */
+        items = (size_t)dev->info.compute_units * 4;
+    }
+    n4 = n4 / items * items;
+    bytes = n4 * 16;
+    cl_uint stream_arg = dev->is_gpu ? (cl_uint)n4 : (cl_uint)(n4 / items);
+
+    size_t fma_local = dev->is_gpu ? local : 16;
+    size_t fma_items = (size_t)dev->info.compute_units * (dev->is_gpu ? 2048 : 64);
+    fma_items = (fma_items + fma_local - 1) / fma_local * fma_local;
+
+    in = make_buffer(dev, bytes, &rc);
+    out = in ? make_buffer(dev, bytes, &rc) : NULL;
+    /* one float per work-item keeps every kernel's result alive */
+    small = out ? make_buffer(dev, (items > fma_items ? items : fma_items) * sizeof(float), &rc)
+                : NULL;
+    if (!small) {
+        snprintf(reason, sizeof reason, "%zu MiB buffers: %s (%d)", bytes >> 20, bench_cl_error(rc),
+                 rc);
+        fail_row(dev, "read_bw", "GB/s", PROF_ERROR, reason);
+        goto gemm;
+    }
+
+    limit_job job = {dev, OP_KERNEL, k_read, items, local, NULL, NULL, NULL, NULL, 0, 0};
+    clSetKernelArg(k_read, 0, sizeof in, &in);
+    clSetKernelArg(k_read, 1, sizeof small, &small);
+    clSetKernelArg(k_read, 2, sizeof stream_arg, &stream_arg);
+    dev->read_gbs = limit_row(dev, opts, "read_bw", "GB/s", (double)bytes, &job);
+
+    job.kernel = k_copy;
+    clSetKernelArg(k_copy, 0, sizeof in, &in);
+    clSetKernelArg(k_copy, 1, sizeof out, &out);
+    clSetKernelArg(k_copy, 2, sizeof stream_arg, &stream_arg);
+    limit_row(dev, opts, "copy_bw", "GB/s", 2.0 * (double)bytes, &job); /* read + write */
+
+    cl_float a = 0.999f, b = 0.001f; /* a fixed point near 1: no overflow, no denormals */
+    cl_uint iters = FMA_ITERS;
+    clSetKernelArg(k_fma, 0, sizeof small, &small);
+    clSetKernelArg(k_fma, 1, sizeof a, &a);
+    clSetKernelArg(k_fma, 2, sizeof b, &b);
+    clSetKernelArg(k_fma, 3, sizeof iters, &iters);
+    job.kernel = k_fma;
+    job.global = fma_items;
+    job.local = fma_local <= (size_t)dev->info.max_work_group_size ? fma_local : 0;
+    dev->fma_gflops = limit_row(dev, opts, "fma", "GFLOP/s",
+                                (double)fma_items * FMA_ITERS * FMA_FLOPS_PER_ITER, &job);
+
+    /* host transfers from ordinary (pageable) memory: what an engine's buffers are */
+    size_t xfer = (size_t)(opts->quick ? 32 : 128) << 20;
+    if (xfer > bytes)
+        xfer = bytes;
+    host = prof_xrealloc(NULL, xfer);
+    memset(host, 1, xfer);
+    job.op = OP_WRITE;
+    job.a = in;
+    job.host = host;
+    job.bytes = xfer;
+    limit_row(dev, opts, "host_to_device", "GB/s", (double)xfer, &job);
+    job.op = OP_READ;
+    limit_row(dev, opts, "device_to_host", "GB/s", (double)xfer, &job);
+
+    job.op = OP_LAUNCH;
+    job.kernel = k_empty;
+    job.global = 1;
+    clSetKernelArg(k_empty, 0, sizeof small, &small);
+    dev->launch_s = limit_row(dev, opts, "launch_latency", "us", 0, &job);
+
+gemm:
+    measure_sgemm(dev, opts);
+    free(host);
+    if (in)
+        clReleaseMemObject(in);
+    if (out)
+        clReleaseMemObject(out);
+    if (small)
+        clReleaseMemObject(small);
+    if (k_read)
+        clReleaseKernel(k_read);
+    if (k_copy)
+        clReleaseKernel(k_copy);
+    if (k_fma)
+        clReleaseKernel(k_fma);
+    if (k_empty)
+        clReleaseKernel(k_empty);
+    if (prog)
+        clReleaseProgram(prog);
+}
