@@ -325,15 +325,19 @@ __kernel void attend(__global const io_t *q, __global const io_t *k, __global co
         /* weighted values, key by key into N_VEC register accumulators (8 to 32:
            enough independent chains); one broadcast weight serves a whole row */
         {
+            /* fully unrolled so the accumulators live in registers, not memory */
             VT o[N_VEC];
+#pragma unroll
             for (int c = 0; c < N_VEC; c++)
                 o[c] = acc[c] * alpha;
             for (int jj = 0; jj < jn; jj++) {
                 const VT pj = (VT)(p[jj]);
                 __local const float *vr = v_tile + jj * HEAD_DIM;
+#pragma unroll
                 for (int c = 0; c < N_VEC; c++)
                     o[c] = MAD(pj, VLOAD_F(c, vr), o[c]);
             }
+#pragma unroll
             for (int c = 0; c < N_VEC; c++)
                 acc[c] = o[c];
         }
