@@ -149,21 +149,27 @@ __kernel void attend(__global const io_t *q, __global const io_t *k, __global co
     const long q_off = ((long)(row0 + (valid ? qi : n_rows - 1)) * n_heads + h) * HEAD_DIM;
     float qs[HEAD_DIM];
     VT acc[N_VEC];
-    for (int c = 0; c < N_VEC; c++) {
-        VSTORE_F(LOAD_IO(c, q + q_off) * q_mul, c, qs);
-        acc[c] = (VT)(0.0f);
-    }
 #if HAS_ROPE
     /* StreamingLLM positions inside the cache: sinks keep their own, the window
        follows them in age order, so the query sits at i - evicted(i) for sink
        keys. Window keys only need the right distance i - j: they and the query
-       are turned relative to the group's base, which keeps every angle small. */
+       are turned relative to the group's base, which keeps every angle small.
+       Both rotations read the row straight from q: PoCL 3.1's loop vectorizer
+       ran this part twice for one work-item (4+ query heads per kv head, one
+       query row per group), which must then give the same result again. */
     const int rope_base = max(0, i_first + 1 - n_sink - span);
-    float qs_sink[HEAD_DIM];
-    for (int d = 0; d < HEAD_DIM; d++)
-        qs_sink[d] = qs[d];
-    rope_row(qs, i - rope_base, inv_freq);
-    rope_row(qs_sink, i - max(0, i + 1 - n_sink - span), inv_freq);
+    float q_plain[HEAD_DIM], qs_sink[HEAD_DIM];
+    for (int c = 0; c < N_VEC; c++) {
+        VSTORE_F(LOAD_IO(c, q + q_off) * q_mul, c, q_plain);
+        acc[c] = (VT)(0.0f);
+    }
+    rope_row(q_plain, qs, i - rope_base, inv_freq);
+    rope_row(q_plain, qs_sink, i - max(0, i + 1 - n_sink - span), inv_freq);
+#else
+    for (int c = 0; c < N_VEC; c++) {
+        VSTORE_F(LOAD_IO(c, q + q_off) * q_mul, c, qs);
+        acc[c] = (VT)(0.0f);
+    }
 #endif
     float m = NEG_BIG, l = 0.0f;
 

@@ -104,14 +104,15 @@ inline void rope_angle(float pos, float f, float *c, float *s)
     *c = mad(-lo, sh, ch);
 }
 
-inline void rope_row(float *x, int pos, __global const float *inv_freq)
+/* y = x turned to position pos (x and y are distinct private rows) */
+inline void rope_row(const float *x, float *y, int pos, __global const float *inv_freq)
 {
     for (int d = 0; d < HEAD_DIM / 2; d++) {
         float c, s;
         rope_angle((float)pos, inv_freq[d], &c, &s);
         const float x1 = x[d], x2 = x[d + HEAD_DIM / 2];
-        x[d] = x1 * c - x2 * s;
-        x[d + HEAD_DIM / 2] = x2 * c + x1 * s;
+        y[d] = x1 * c - x2 * s;
+        y[d + HEAD_DIM / 2] = x2 * c + x1 * s;
     }
 }
 

@@ -166,8 +166,9 @@ swacl_status swacl_cache_create(swacl_context *ctx, const swacl_cache_options *o
 void         swacl_cache_destroy(swacl_cache *c);
 /* exact device bytes held by the cache (constant for its lifetime) */
 size_t       swacl_cache_device_bytes(const swacl_cache *c);
-/* the KV bytes a cache with these options would hold (K and V rings of every
- * layer and sequence), without a device: for planning memory */
+/* the device bytes a cache with these options would hold (K and V rings of every
+ * layer and sequence, plus per-layer sink logits and RoPE frequencies), without
+ * a device: for planning memory; equals swacl_cache_device_bytes */
 swacl_status swacl_cache_plan_bytes(const swacl_cache_options *opt, uint64_t *bytes_out);
 
 /* Appends n_tokens of sequence seq at layer (positions pos .. pos+n_tokens-1,
