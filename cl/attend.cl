@@ -23,6 +23,11 @@
 #define CONTIGUOUS 1  /* 1 = each work-item stages a contiguous run of the tile (CPUs);
                          0 = interleaved, coalesced across work-items (GPUs) */
 #endif
+#ifndef DIRECT_KV
+#define DIRECT_KV 0   /* 1 = read K/V rows straight from global memory, no staging
+                         (row-major K only; CPUs with few rows per group, where
+                         staging cannot overlap the loads with the arithmetic) */
+#endif
 #ifndef K_TRANSPOSED
 #define K_TRANSPOSED 1 /* 1 = stage K transposed (many rows per group), 0 = row-major */
 #endif
@@ -208,6 +213,18 @@ __kernel void attend(__global const io_t *q, __global const io_t *k, __global co
                                                      j0 + BLOCK_N - 1 <= i_first + win_right));
 #endif
 
+#if DIRECT_KV
+        /* row offsets of the tile's keys; keys past jn repeat the first (their
+           weight is zero, so any finite row will do) */
+        long koff[BLOCK_N];
+        for (int jj = 0; jj < BLOCK_N; jj++)
+            koff[jj] = key_offset(j0 + (jj < jn ? jj : 0), from_ring, pos0, row0, ring_seq,
+                                  n_sink, span, n_kv_heads, kvh);
+#define K_VEC(jj, c) (from_ring ? LOAD_KV(c, ring_k + koff[jj]) : LOAD_IO(c, k + koff[jj]))
+#define V_VEC(jj, c) (from_ring ? LOAD_KV(c, ring_v + koff[jj]) : LOAD_IO(c, v + koff[jj]))
+#else
+#define K_VEC(jj, c) VLOAD_F((jj) * N_VEC + (c), k_tile)
+#define V_VEC(jj, c) VLOAD_F((jj) * N_VEC + (c), v_tile)
         /* stage the tile as fp32; keys past jn are zeros so no garbage is read */
 #if CONTIGUOUS
         const int e_per = (BLOCK_N * N_VEC + WG_SIZE - 1) / WG_SIZE;
@@ -240,6 +257,7 @@ __kernel void attend(__global const io_t *q, __global const io_t *k, __global co
 #endif
         }
         barrier(CLK_LOCAL_MEM_FENCE);
+#endif /* DIRECT_KV */
 #if HAS_ROPE
         /* turn the staged keys (cached unrotated) to their positions; one work-item
            per key, pairs (d, d + HEAD_DIM/2) */
@@ -283,14 +301,13 @@ __kernel void attend(__global const io_t *q, __global const io_t *k, __global co
         {
             float row_s[BLOCK_N];
             for (int jj = 0; jj < BLOCK_N; jj += 4) {
-                __local const float *kr = k_tile + jj * HEAD_DIM;
                 VT a0 = (VT)(0.0f), a1 = a0, a2 = a0, a3 = a0;
                 for (int c = 0; c < N_VEC; c++) {
                     const VT qc = VLOAD_F(c, qp);
-                    a0 = MAD(qc, VLOAD_F(c, kr), a0);
-                    a1 = MAD(qc, VLOAD_F(c, kr + HEAD_DIM), a1);
-                    a2 = MAD(qc, VLOAD_F(c, kr + 2 * HEAD_DIM), a2);
-                    a3 = MAD(qc, VLOAD_F(c, kr + 3 * HEAD_DIM), a3);
+                    a0 = MAD(qc, K_VEC(jj, c), a0);
+                    a1 = MAD(qc, K_VEC(jj + 1, c), a1);
+                    a2 = MAD(qc, K_VEC(jj + 2, c), a2);
+                    a3 = MAD(qc, K_VEC(jj + 3, c), a3);
                 }
                 row_s[jj + 0] = HSUM(a0);
                 row_s[jj + 1] = HSUM(a1);
@@ -338,10 +355,9 @@ __kernel void attend(__global const io_t *q, __global const io_t *k, __global co
                 o[c] = acc[c] * alpha;
             for (int jj = 0; jj < jn; jj++) {
                 const VT pj = (VT)(p[jj]);
-                __local const float *vr = v_tile + jj * HEAD_DIM;
 #pragma unroll
                 for (int c = 0; c < N_VEC; c++)
-                    o[c] = MAD(pj, VLOAD_F(c, vr), o[c]);
+                    o[c] = MAD(pj, V_VEC(jj, c), o[c]);
             }
 #pragma unroll
             for (int c = 0; c < N_VEC; c++)
@@ -353,23 +369,24 @@ __kernel void attend(__global const io_t *q, __global const io_t *k, __global co
            and BLOCK_N is a multiple of 8, so no remainder. Laptop shape (hd 64) on
            PoCL: 191 ms against 288 ms for the key-by-key form. */
         for (int c = 0; c < N_VEC; c++) {
-            __local const float *vc = v_tile + c * VEC;
             VT a0 = acc[c] * alpha, a1 = (VT)(0.0f), a2 = a1, a3 = a1, a4 = a1, a5 = a1,
                a6 = a1, a7 = a1;
             for (int jj = 0; jj < BLOCK_N; jj += 8) {
-                a0 = MAD((VT)(p[jj + 0]), VLOAD_F(0, vc + (jj + 0) * HEAD_DIM), a0);
-                a1 = MAD((VT)(p[jj + 1]), VLOAD_F(0, vc + (jj + 1) * HEAD_DIM), a1);
-                a2 = MAD((VT)(p[jj + 2]), VLOAD_F(0, vc + (jj + 2) * HEAD_DIM), a2);
-                a3 = MAD((VT)(p[jj + 3]), VLOAD_F(0, vc + (jj + 3) * HEAD_DIM), a3);
-                a4 = MAD((VT)(p[jj + 4]), VLOAD_F(0, vc + (jj + 4) * HEAD_DIM), a4);
-                a5 = MAD((VT)(p[jj + 5]), VLOAD_F(0, vc + (jj + 5) * HEAD_DIM), a5);
-                a6 = MAD((VT)(p[jj + 6]), VLOAD_F(0, vc + (jj + 6) * HEAD_DIM), a6);
-                a7 = MAD((VT)(p[jj + 7]), VLOAD_F(0, vc + (jj + 7) * HEAD_DIM), a7);
+                a0 = MAD((VT)(p[jj + 0]), V_VEC(jj + 0, c), a0);
+                a1 = MAD((VT)(p[jj + 1]), V_VEC(jj + 1, c), a1);
+                a2 = MAD((VT)(p[jj + 2]), V_VEC(jj + 2, c), a2);
+                a3 = MAD((VT)(p[jj + 3]), V_VEC(jj + 3, c), a3);
+                a4 = MAD((VT)(p[jj + 4]), V_VEC(jj + 4, c), a4);
+                a5 = MAD((VT)(p[jj + 5]), V_VEC(jj + 5, c), a5);
+                a6 = MAD((VT)(p[jj + 6]), V_VEC(jj + 6, c), a6);
+                a7 = MAD((VT)(p[jj + 7]), V_VEC(jj + 7, c), a7);
             }
             acc[c] = ((a0 + a1) + (a2 + a3)) + ((a4 + a5) + (a6 + a7));
         }
 #endif
         m = m_new;
+#undef K_VEC
+#undef V_VEC
         /* the tile is overwritten next */
         barrier(CLK_LOCAL_MEM_FENCE);
     }

@@ -125,13 +125,17 @@ swacl_status swacl_attend(swacl_context *ctx, const swacl_attend_job *job)
     while (block_n > n_step && (uint64_t)2 * block_n * hd * 4 + 1024 > ctx->caps.local_mem)
         block_n -= n_step;
 
+    /* K staged transposed when many rows share a tile; with few rows, CPUs read
+       K/V rows directly (in-kernel RoPE turns staged keys, so it always stages) */
+    const int transposed = block_m * group >= P->transpose_rows;
     char base[256], opts[512];
     swacl_base_options(ctx, hd, vec, cfg->dtype, cfg->kv_dtype, base, sizeof base);
     snprintf(opts, sizeof opts,
              "%s -DBLOCK_M=%d -DBLOCK_N=%d -DCONTIGUOUS=%d -DHAS_SOFTCAP=%d "
-             "-DHAS_SINK_LOGITS=%d -DHAS_DILATION=%d -DHAS_ROPE=%d -DK_TRANSPOSED=%d",
+             "-DHAS_SINK_LOGITS=%d -DHAS_DILATION=%d -DHAS_ROPE=%d -DK_TRANSPOSED=%d -DDIRECT_KV=%d",
              base, block_m, block_n, P->contiguous, cfg->softcap > 0.0f,
-             job->sink_logits != NULL, band.dil > 1, rope, block_m * group >= P->transpose_rows);
+             job->sink_logits != NULL, band.dil > 1, rope, transposed,
+             !transposed && !rope && P->direct_kv);
     cl_kernel kern;
     swacl_status s = swacl_get_kernel(ctx, "attend.cl", opts, "attend", &kern);
     if (s != SWACL_OK)

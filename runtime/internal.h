@@ -80,6 +80,7 @@ typedef struct swacl_params {
     int vec;           /* vector width of head_dim and key loops (4, 8 or 16) */
     int poly_exp2;     /* 1 = softmax exp2 by vector polynomial (CPUs) */
     int transpose_rows;/* stage K transposed when a work-group has at least this many rows */
+    int direct_kv;     /* 1 = below transpose_rows, read K/V from global memory unstaged */
     int decode_keys_per_split; /* flash-decoding: keys per split before splitting further */
     int max_chunk;     /* default tokens per prefill launch */
 } swacl_params;

@@ -21,12 +21,12 @@ typedef struct params_row {
  * suit AVX-512. GPU rows: staging is interleaved so neighbouring work-items
  * read neighbouring addresses (coalesced). */
 static const params_row params_table[] = {
-    {SWACL_DEV_CPU, NULL, {"cpu", 16, 32, 1, 16, 1, 16, 512, 1024}},
-    {SWACL_DEV_GPU, "NVIDIA", {"gpu-nvidia", 16, 32, 0, 4, 0, 1, 256, 2048}},
-    {SWACL_DEV_GPU, "Advanced Micro Devices", {"gpu-amd", 16, 32, 0, 4, 0, 1, 256, 2048}},
-    {SWACL_DEV_GPU, "Intel", {"gpu-intel", 8, 16, 0, 4, 0, 1, 256, 1024}},
-    {SWACL_DEV_GPU, NULL, {"gpu", 8, 16, 0, 4, 0, 1, 256, 1024}},
-    {SWACL_DEV_OTHER, NULL, {"generic", 8, 16, 1, 4, 1, 16, 256, 512}},
+    {SWACL_DEV_CPU, NULL, {"cpu", 32, 32, 1, 16, 1, 16, 1, 512, 1024}},
+    {SWACL_DEV_GPU, "NVIDIA", {"gpu-nvidia", 16, 32, 0, 4, 0, 1, 0, 256, 2048}},
+    {SWACL_DEV_GPU, "Advanced Micro Devices", {"gpu-amd", 16, 32, 0, 4, 0, 1, 0, 256, 2048}},
+    {SWACL_DEV_GPU, "Intel", {"gpu-intel", 8, 16, 0, 4, 0, 1, 0, 256, 1024}},
+    {SWACL_DEV_GPU, NULL, {"gpu", 8, 16, 0, 4, 0, 1, 0, 256, 1024}},
+    {SWACL_DEV_OTHER, NULL, {"generic", 8, 16, 1, 4, 1, 16, 1, 256, 512}},
 };
 
 static void apply_override(swacl_params *p, const char *spec)
@@ -53,6 +53,8 @@ static void apply_override(swacl_params *p, const char *spec)
             p->poly_exp2 = val != 0;
         else if (!strcmp(tok, "transpose_rows") && val >= 1)
             p->transpose_rows = (int)val;
+        else if (!strcmp(tok, "direct_kv"))
+            p->direct_kv = val != 0;
         else if (!strcmp(tok, "split_keys") && val >= 1)
             p->decode_keys_per_split = (int)val;
         else if (!strcmp(tok, "max_chunk") && val >= 1)
@@ -85,8 +87,8 @@ void swacl_params_describe(const swacl_params *p, char *buf, size_t n)
 {
     snprintf(buf, n,
              "block_m=%d block_n=%d contiguous=%d vec=%d poly_exp2=%d transpose_rows=%d "
-             "split_keys=%d max_chunk=%d",
+             "direct_kv=%d split_keys=%d max_chunk=%d",
              p->block_m, p->block_n, p->contiguous, p->vec, p->poly_exp2, p->transpose_rows,
-             p->decode_keys_per_split,
+             p->direct_kv, p->decode_keys_per_split,
              p->max_chunk);
 }
