@@ -90,13 +90,38 @@ inline int band_visible(int i, int j, int n_sink, int win_left, int win_right, i
 }
 
 /* offset (in elements) of key j's row for kv head kvh */
-inline long key_offset(int j, int from_ring, int pos0, int row0, int ring_seq, int n_sink,
-                       int span, int n_kv_heads, int kvh)
+/* Where a tile's keys live: key jj of the tile starting at position j0 is at
+ * element offset base + jj * step, less wrap once jj >= wrap_at. Ring tiles
+ * never straddle n_sink and cover fewer than span positions (the ring part of
+ * a band is under W*D keys), so they wrap at most once: one modulo per tile
+ * instead of one per key. */
+typedef struct tile_addr {
+    long base, step, wrap;
+    int wrap_at;
+} tile_addr;
+
+inline tile_addr tile_address(int j0, int from_ring, int pos0, int row0, int ring_seq,
+                              int n_sink, int span, int n_kv_heads, int kvh)
 {
-    if (from_ring)
-        return ring_row(ring_seq, kvh, ring_slot(j, n_sink, span), n_kv_heads, n_sink + span) *
-               HEAD_DIM;
-    return ((long)(row0 + (j - pos0)) * n_kv_heads + kvh) * HEAD_DIM;
+    tile_addr a;
+    if (from_ring) {
+        const int s0 = ring_slot(j0, n_sink, span);
+        a.base = ring_row(ring_seq, kvh, s0, n_kv_heads, n_sink + span) * HEAD_DIM;
+        a.step = HEAD_DIM;
+        a.wrap = (long)span * HEAD_DIM;
+        a.wrap_at = j0 < n_sink ? BLOCK_N : n_sink + span - s0;
+    } else {
+        a.base = ((long)(row0 + (j0 - pos0)) * n_kv_heads + kvh) * HEAD_DIM;
+        a.step = (long)n_kv_heads * HEAD_DIM;
+        a.wrap = 0;
+        a.wrap_at = BLOCK_N;
+    }
+    return a;
+}
+
+inline long tile_key_offset(const tile_addr *a, int jj)
+{
+    return a->base + jj * a->step - (jj >= a->wrap_at ? a->wrap : 0);
 }
 
 __kernel void attend(__global const io_t *q, __global const io_t *k, __global const io_t *v,
@@ -213,13 +238,14 @@ __kernel void attend(__global const io_t *q, __global const io_t *k, __global co
                                                      j0 + BLOCK_N - 1 <= i_first + win_right));
 #endif
 
+        const tile_addr ta = tile_address(j0, from_ring, pos0, row0, ring_seq, n_sink, span,
+                                          n_kv_heads, kvh);
 #if DIRECT_KV
         /* row offsets of the tile's keys; keys past jn repeat the first (their
            weight is zero, so any finite row will do) */
         long koff[BLOCK_N];
         for (int jj = 0; jj < BLOCK_N; jj++)
-            koff[jj] = key_offset(j0 + (jj < jn ? jj : 0), from_ring, pos0, row0, ring_seq,
-                                  n_sink, span, n_kv_heads, kvh);
+            koff[jj] = tile_key_offset(&ta, jj < jn ? jj : 0);
 #define K_VEC(jj, c) (from_ring ? LOAD_KV(c, ring_k + koff[jj]) : LOAD_IO(c, k + koff[jj]))
 #define V_VEC(jj, c) (from_ring ? LOAD_KV(c, ring_v + koff[jj]) : LOAD_IO(c, v + koff[jj]))
 #else
@@ -236,8 +262,7 @@ __kernel void attend(__global const io_t *q, __global const io_t *k, __global co
             const int jj = e / N_VEC, c = e % N_VEC;
             VT kx = (VT)(0.0f), vx = (VT)(0.0f);
             if (jj < jn) {
-                const long off = key_offset(j0 + jj, from_ring, pos0, row0, ring_seq, n_sink,
-                                            span, n_kv_heads, kvh);
+                const long off = tile_key_offset(&ta, jj);
                 if (from_ring) {
                     kx = LOAD_KV(c, ring_k + off);
                     vx = LOAD_KV(c, ring_v + off);
