@@ -1,12 +1,13 @@
 /* append.cl — writes a chunk's K/V rows into the ring slots of their positions
  * (converting to the cache's element type). Only rows that survive the chunk
  * are written: sinks, and the last `span` positions.
- * Global (N_VEC, n_kv_heads, n_rows * n_batch); batch_info as in attend.cl. */
+ * Global (N_VEC, n_kv_heads, n_rows * n_batch); batch_info and info0 as in attend.cl. */
 
 __kernel void append(__global const io_t *k, __global const io_t *v, __global kv_t *ring_k,
-                     __global kv_t *ring_v, __global const int *batch_info, int n_rows,
-                     int n_kv_heads, int n_sink, int span)
+                     __global kv_t *ring_v, __global const int *batch_info, int info0,
+                     int n_rows, int n_kv_heads, int n_sink, int span)
 {
+    batch_info += 3 * info0;
     const int c = get_global_id(0);
     const int kvh = get_global_id(1);
     const int r = get_global_id(2);

@@ -127,7 +127,8 @@ inline long tile_key_offset(const tile_addr *a, int jj)
 __kernel void attend(__global const io_t *q, __global const io_t *k, __global const io_t *v,
                      __global io_t *out, __global const kv_t *ring_k,
                      __global const kv_t *ring_v,
-                     __global const int *batch_info, /* [n_batch][3]: ring_seq, pos0, row0 */
+                     __global const int *batch_info, /* [..][3]: ring_seq, pos0, row0 */
+                     int info0, /* entry of batch 0, so one upload serves many launches */
                      __global float *partial,        /* n_split > 1: [row][h][split][2+HEAD_DIM] */
                      __global const float *sink_logits, int n_rows, int n_heads,
                      int n_kv_heads, int n_sink, int win_left, int win_right, int dil, int causal,
@@ -139,6 +140,7 @@ __kernel void attend(__global const io_t *q, __global const io_t *k, __global co
     const int kvh = get_group_id(1);
     const int b = get_group_id(2) / n_split;
     const int split = get_group_id(2) % n_split;
+    batch_info += 3 * info0;
     const int ring_seq = batch_info[3 * b + 0];
     const int pos0 = batch_info[3 * b + 1];
     const int row0 = batch_info[3 * b + 2];
@@ -447,8 +449,9 @@ __kernel void attend(__global const io_t *q, __global const io_t *k, __global co
  * attend. Global (N_VEC, n_heads, n_batch * n_rows): one output vector each. */
 __kernel void attend_merge(__global const float *partial, __global io_t *out,
                            __global const float *sink_logits, __global const int *batch_info,
-                           int n_rows, int n_heads, int n_split)
+                           int info0, int n_rows, int n_heads, int n_split)
 {
+    batch_info += 3 * info0;
     const int c = get_global_id(0);
     const int h = get_global_id(1);
     const long prow = get_global_id(2);

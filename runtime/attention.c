@@ -184,6 +184,7 @@ swacl_status swacl_attend(swacl_context *ctx, const swacl_attend_job *job)
     err |= clSetKernelArg(kern, a++, sizeof(cl_mem), &ring_k);
     err |= clSetKernelArg(kern, a++, sizeof(cl_mem), &ring_v);
     err |= clSetKernelArg(kern, a++, sizeof(cl_mem), &job->batch_info);
+    err |= clSetKernelArg(kern, a++, sizeof(int), &job->info0);
     err |= clSetKernelArg(kern, a++, sizeof(cl_mem), n_split > 1 ? &partial : &job->out);
     err |= clSetKernelArg(kern, a++, sizeof(cl_mem), job->sink_logits ? &job->sink_logits : &job->q);
     err |= clSetKernelArg(kern, a++, sizeof(int), &job->n_rows);
@@ -217,6 +218,7 @@ swacl_status swacl_attend(swacl_context *ctx, const swacl_attend_job *job)
     err |= clSetKernelArg(merge, a++, sizeof(cl_mem), &job->out);
     err |= clSetKernelArg(merge, a++, sizeof(cl_mem), job->sink_logits ? &job->sink_logits : &partial);
     err |= clSetKernelArg(merge, a++, sizeof(cl_mem), &job->batch_info);
+    err |= clSetKernelArg(merge, a++, sizeof(int), &job->info0);
     err |= clSetKernelArg(merge, a++, sizeof(int), &job->n_rows);
     err |= clSetKernelArg(merge, a++, sizeof(int), &cfg->n_heads);
     err |= clSetKernelArg(merge, a++, sizeof(int), &n_split);

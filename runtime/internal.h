@@ -174,7 +174,8 @@ typedef struct swacl_attend_job {
     int n_batch;       /* batch entries (decode: sequences) */
     int max_pos;       /* largest query position in the job (sizes decode splits) */
     cl_mem q, k, v, out; /* token-major; entry b's rows start at its row0 */
-    cl_mem batch_info; /* int [n_batch][3]: ring_seq (index in the ring buffer), pos0, row0 */
+    cl_mem batch_info; /* int [..][3]: ring_seq (index in the ring buffer), pos0, row0 */
+    int info0;         /* the job's first entry in batch_info */
     cl_mem ring_k, ring_v; /* [slots][n_kv][hd] of kv_dtype, or NULL (one-shot) */
     int ring_span;     /* rolling slots after the sinks (W*D, or max_context) */
     cl_mem sink_logits;/* n_heads floats, or NULL */

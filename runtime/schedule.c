@@ -47,7 +47,7 @@ static swacl_status check_rows(swacl_cache *c, const cache_layer *L, int rows, c
 }
 
 static swacl_status launch_append(swacl_cache *c, const cache_layer *L, cl_mem k, cl_mem v,
-                                  int buf, cl_mem info, int n_rows, int n_batch)
+                                  int buf, cl_mem info, int info0, int n_rows, int n_batch)
 {
     swacl_context *ctx = c->ctx;
     const int vec = swacl_vec_width(&ctx->params, L->cfg.head_dim, 0);
@@ -65,6 +65,7 @@ static swacl_status launch_append(swacl_cache *c, const cache_layer *L, cl_mem k
     err |= clSetKernelArg(kern, a++, sizeof(cl_mem), &L->k_bufs[buf]);
     err |= clSetKernelArg(kern, a++, sizeof(cl_mem), &L->v_bufs[buf]);
     err |= clSetKernelArg(kern, a++, sizeof(cl_mem), &info);
+    err |= clSetKernelArg(kern, a++, sizeof(int), &info0);
     err |= clSetKernelArg(kern, a++, sizeof(int), &n_rows);
     err |= clSetKernelArg(kern, a++, sizeof(int), &L->cfg.n_kv_heads);
     err |= clSetKernelArg(kern, a++, sizeof(int), &L->ring_sinks);
@@ -77,11 +78,11 @@ static swacl_status launch_append(swacl_cache *c, const cache_layer *L, cl_mem k
     return swacl_enqueue(ctx, kern, 3, global, local, "append");
 }
 
-/* attention of n_batch entries (info on the device) over ring + fresh keys,
-   then their K/V appended to the ring */
+/* attention of n_batch entries (entries info0.. of info, on the device) over
+   ring + fresh keys, then their K/V appended to the ring */
 static swacl_status attend_and_append(swacl_cache *c, const cache_layer *L, int buf, cl_mem info,
-                                      int n_rows, int n_batch, int max_pos, cl_mem q, cl_mem k,
-                                      cl_mem v, cl_mem out)
+                                      int info0, int n_rows, int n_batch, int max_pos, cl_mem q,
+                                      cl_mem k, cl_mem v, cl_mem out)
 {
     swacl_attend_job job = {0};
     job.cfg = &L->cfg;
@@ -93,6 +94,7 @@ static swacl_status attend_and_append(swacl_cache *c, const cache_layer *L, int 
     job.v = v;
     job.out = out;
     job.batch_info = info;
+    job.info0 = info0;
     job.ring_k = L->k_bufs[buf];
     job.ring_v = L->v_bufs[buf];
     job.ring_span = L->span;
@@ -101,7 +103,7 @@ static swacl_status attend_and_append(swacl_cache *c, const cache_layer *L, int 
     swacl_status s = swacl_attend(c->ctx, &job);
     if (s != SWACL_OK)
         return s;
-    return launch_append(c, L, k, v, buf, info, n_rows, n_batch);
+    return launch_append(c, L, k, v, buf, info, info0, n_rows, n_batch);
 }
 
 swacl_status swacl_prefill(swacl_cache *c, int layer, int seq, int n_tokens, cl_mem q, cl_mem k,
@@ -125,22 +127,31 @@ swacl_status swacl_prefill(swacl_cache *c, int layer, int seq, int n_tokens, cl_
 
     int buf, ring_seq;
     swacl_cache_locate(c, layer, seq, &buf, &ring_seq);
+    /* every chunk's entry uploaded at once, so chunks launch back to back */
+    const int n_chunks = (n_tokens + c->max_chunk - 1) / c->max_chunk;
+    int *info_host = swacl_malloc((size_t)n_chunks * 3 * sizeof(int));
+    if (!info_host)
+        return swacl_fail(c->ctx, SWACL_ERR_OUT_OF_MEMORY, "out of host memory");
+    for (int ch = 0; ch < n_chunks; ch++) {
+        info_host[3 * ch + 0] = ring_seq;
+        info_host[3 * ch + 1] = (int)*pos + ch * c->max_chunk;
+        info_host[3 * ch + 2] = ch * c->max_chunk;
+    }
     cl_mem info;
-    if ((s = swacl_scratch(c->ctx, SCRATCH_INFO, 3 * sizeof(int), &info)) != SWACL_OK)
-        return s;
+    const size_t info_bytes = (size_t)n_chunks * 3 * sizeof(int);
+    if ((s = swacl_scratch(c->ctx, SCRATCH_INFO, info_bytes, &info)) == SWACL_OK)
+        s = swacl_write(c->ctx, info, 0, info_bytes, info_host, "batch info");
+    free(info_host);
     /* chunks in order: each reads earlier positions from the ring and its own from
        the fresh rows, so no chunk needs a slot it overwrites */
-    for (int off = 0; off < n_tokens; off += c->max_chunk) {
+    for (int ch = 0; s == SWACL_OK && ch < n_chunks; ch++) {
+        const int off = ch * c->max_chunk;
         const int len = n_tokens - off < c->max_chunk ? n_tokens - off : c->max_chunk;
-        const int host_info[3] = {ring_seq, (int)*pos, off};
-        if ((s = swacl_write(c->ctx, info, 0, sizeof host_info, host_info, "batch info")) !=
-                SWACL_OK ||
-            (s = attend_and_append(c, L, buf, info, len, 1, (int)*pos + len - 1, q, k, v, out)) !=
-                SWACL_OK)
-            return s; /* the sequence holds the chunks that completed */
-        *pos += len;
+        s = attend_and_append(c, L, buf, info, ch, len, 1, (int)*pos + len - 1, q, k, v, out);
+        if (s == SWACL_OK)
+            *pos += len; /* on failure the sequence holds the chunks that completed */
     }
-    return SWACL_OK;
+    return s;
 }
 
 swacl_status swacl_decode(swacl_cache *c, int layer, int n_seqs, const int *seqs, cl_mem q,
@@ -172,11 +183,10 @@ swacl_status swacl_decode(swacl_cache *c, int layer, int n_seqs, const int *seqs
     int *info_host = swacl_malloc((size_t)n_seqs * 3 * sizeof(int));
     if (!info_host)
         return swacl_fail(c->ctx, SWACL_ERR_OUT_OF_MEMORY, "out of host memory");
-    cl_mem info;
-    s = swacl_scratch(c->ctx, SCRATCH_INFO, (size_t)n_seqs * 3 * sizeof(int), &info);
-    /* one launch per device buffer of the layer (one, unless the cache is split) */
-    for (int buf = 0; s == SWACL_OK && buf < L->n_bufs; buf++) {
-        int n = 0, max_pos = 0;
+    /* entries grouped by device buffer (one group unless the cache is split),
+       uploaded at once; one launch per group */
+    int n = 0;
+    for (int buf = 0; buf < L->n_bufs; buf++)
         for (int r = 0; r < n_seqs; r++) {
             int b, ring_seq;
             swacl_cache_locate(c, layer, seqs[r], &b, &ring_seq);
@@ -185,18 +195,29 @@ swacl_status swacl_decode(swacl_cache *c, int layer, int n_seqs, const int *seqs
             info_host[3 * n + 0] = ring_seq;
             info_host[3 * n + 1] = (int)pos[seqs[r]];
             info_host[3 * n + 2] = r;
-            if (pos[seqs[r]] > max_pos)
-                max_pos = (int)pos[seqs[r]];
             n++;
         }
-        if (n == 0)
+    cl_mem info;
+    const size_t info_bytes = (size_t)n_seqs * 3 * sizeof(int);
+    s = swacl_scratch(c->ctx, SCRATCH_INFO, info_bytes, &info);
+    if (s == SWACL_OK)
+        s = swacl_write(c->ctx, info, 0, info_bytes, info_host, "batch info");
+    for (int buf = 0, e0 = 0; s == SWACL_OK && buf < L->n_bufs; buf++) {
+        int e1 = e0, max_pos = 0;
+        for (; e1 < n_seqs; e1++) {
+            int b, ring_seq;
+            swacl_cache_locate(c, layer, seqs[info_host[3 * e1 + 2]], &b, &ring_seq);
+            if (b != buf)
+                break;
+            if (info_host[3 * e1 + 1] > max_pos)
+                max_pos = info_host[3 * e1 + 1];
+        }
+        if (e1 == e0)
             continue;
-        s = swacl_write(c->ctx, info, 0, (size_t)n * 3 * sizeof(int), info_host, "batch info");
-        if (s == SWACL_OK)
-            s = attend_and_append(c, L, buf, info, 1, n, max_pos, q, k, v, out);
-        if (s == SWACL_OK)
-            for (int e = 0; e < n; e++)
-                pos[seqs[info_host[3 * e + 2]]]++;
+        s = attend_and_append(c, L, buf, info, e0, 1, e1 - e0, max_pos, q, k, v, out);
+        for (int e = e0; s == SWACL_OK && e < e1; e++)
+            pos[seqs[info_host[3 * e + 2]]]++;
+        e0 = e1;
     }
     free(info_host);
     return s;
