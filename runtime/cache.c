@@ -11,20 +11,27 @@
 
 /* slots per sequence; *span gets the rolling part after the pinned sinks (a full
    layer pins nothing: every position has its own slot) */
-static int layer_slots(const swacl_attn_config *cfg, int max_context, int *span)
+static int64_t layer_slots(const swacl_attn_config *cfg, int max_context, int *span)
 {
     if (cfg->window == 0) {
         *span = max_context;
         return max_context;
     }
     const int dil = cfg->dilation > 1 ? cfg->dilation : 1;
-    *span = cfg->window * dil;
-    return cfg->n_sink + *span;
+    *span = cfg->window * dil; /* < 2^30, checked with the config */
+    return (int64_t)cfg->n_sink + *span;
 }
 
-static uint64_t ring_bytes(const swacl_attn_config *cfg, int n_slots)
+/* a * b, or UINT64_MAX when it would not fit */
+static uint64_t mul_sat(uint64_t a, uint64_t b)
 {
-    return (uint64_t)n_slots * cfg->n_kv_heads * cfg->head_dim * swacl_dtype_size(cfg->kv_dtype);
+    return (b != 0 && a > UINT64_MAX / b) ? UINT64_MAX : a * b;
+}
+
+static uint64_t ring_bytes(const swacl_attn_config *cfg, int64_t n_slots)
+{
+    return mul_sat(mul_sat((uint64_t)n_slots, (uint64_t)cfg->n_kv_heads),
+                   (uint64_t)cfg->head_dim * swacl_dtype_size(cfg->kv_dtype));
 }
 
 /* checks options; msg gets the reason */
@@ -62,8 +69,14 @@ static swacl_status check_options(const swacl_cache_options *opt, char *msg, siz
             return SWACL_ERR_INVALID_ARGUMENT;
         }
         int span;
-        if ((int64_t)layer_slots(cfg, opt->max_context, &span) * opt->max_seqs > INT32_MAX) {
+        const int64_t slots = layer_slots(cfg, opt->max_context, &span);
+        if (slots * opt->max_seqs > INT32_MAX) {
             snprintf(msg, n, "layer %d: slots x max_seqs exceed 2^31", l);
+            return SWACL_ERR_INVALID_ARGUMENT;
+        }
+        /* 2^62 bytes is past any device; it keeps every sum below from wrapping */
+        if (mul_sat(ring_bytes(cfg, slots), 2 * (uint64_t)opt->max_seqs) > ((uint64_t)1 << 62)) {
+            snprintf(msg, n, "layer %d: the cache would exceed 2^62 bytes", l);
             return SWACL_ERR_INVALID_ARGUMENT;
         }
     }
@@ -142,7 +155,7 @@ static swacl_status layer_init(swacl_cache *c, cache_layer *L, const swacl_attn_
     swacl_context *ctx = c->ctx;
     L->cfg = *cfg;
     L->cfg.sink_logits = NULL;
-    L->n_slots = layer_slots(cfg, max_context, &L->span);
+    L->n_slots = (int)layer_slots(cfg, max_context, &L->span); /* checked < 2^31 */
     L->ring_sinks = cfg->window == 0 ? 0 : cfg->n_sink;
     L->seq_bytes = (size_t)ring_bytes(cfg, L->n_slots);
     if (L->seq_bytes > ctx->caps.max_alloc)
@@ -157,20 +170,34 @@ static swacl_status layer_init(swacl_cache *c, cache_layer *L, const swacl_attn_
     L->v_bufs = swacl_calloc((size_t)L->n_bufs, sizeof(cl_mem));
     if (!L->k_bufs || !L->v_bufs)
         return swacl_fail(ctx, SWACL_ERR_OUT_OF_MEMORY, "out of host memory");
-    for (int b = 0; b < L->n_bufs; b++) {
+    /* rings start zeroed: slots never written then read back (save) as zeros,
+       not as stale device memory */
+    enum { ZERO_CHUNK = 1 << 20 };
+    void *zeros = swacl_calloc(1, ZERO_CHUNK);
+    if (!zeros)
+        return swacl_fail(ctx, SWACL_ERR_OUT_OF_MEMORY, "out of host memory");
+    swacl_status s = SWACL_OK;
+    for (int b = 0; s == SWACL_OK && b < L->n_bufs; b++) {
         int seqs = c->max_seqs - b * L->seqs_per_buf;
         if (seqs > L->seqs_per_buf)
             seqs = L->seqs_per_buf;
         size_t bytes = L->seq_bytes * (size_t)seqs;
-        swacl_status s = swacl_buffer(ctx, CL_MEM_READ_WRITE, bytes, NULL, &L->k_bufs[b],
-                                      "KV cache keys");
+        s = swacl_buffer(ctx, CL_MEM_READ_WRITE, bytes, NULL, &L->k_bufs[b], "KV cache keys");
         if (s == SWACL_OK)
             s = swacl_buffer(ctx, CL_MEM_READ_WRITE, bytes, NULL, &L->v_bufs[b],
                              "KV cache values");
-        if (s != SWACL_OK)
-            return s;
-        c->device_bytes += 2 * bytes;
+        if (s == SWACL_OK)
+            c->device_bytes += 2 * bytes;
+        for (size_t off = 0; s == SWACL_OK && off < bytes; off += ZERO_CHUNK) {
+            const size_t n = bytes - off < ZERO_CHUNK ? bytes - off : ZERO_CHUNK;
+            s = swacl_write(ctx, L->k_bufs[b], off, n, zeros, "KV cache zeroing");
+            if (s == SWACL_OK)
+                s = swacl_write(ctx, L->v_bufs[b], off, n, zeros, "KV cache zeroing");
+        }
     }
+    free(zeros);
+    if (s != SWACL_OK)
+        return s;
     if (cfg->sink_logits) {
         size_t bytes = (size_t)cfg->n_heads * sizeof(float);
         L->sink_host = swacl_malloc(bytes);
@@ -178,15 +205,15 @@ static swacl_status layer_init(swacl_cache *c, cache_layer *L, const swacl_attn_
             return swacl_fail(ctx, SWACL_ERR_OUT_OF_MEMORY, "out of host memory");
         memcpy(L->sink_host, cfg->sink_logits, bytes);
         L->cfg.sink_logits = L->sink_host;
-        swacl_status s = small_buffer(c, L->sink_host, bytes, &L->sink_dev, "sink logits");
+        s = small_buffer(c, L->sink_host, bytes, &L->sink_dev, "sink logits");
         if (s != SWACL_OK)
             return s;
     }
     if (cfg->rope == SWACL_ROPE_IN_CACHE) {
         float inv_freq[128];
         swacl_rope_inv_freq(cfg->rope_theta, cfg->head_dim, inv_freq);
-        swacl_status s = small_buffer(c, inv_freq, (size_t)(cfg->head_dim / 2) * sizeof(float),
-                                      &L->inv_freq_dev, "RoPE frequencies");
+        s = small_buffer(c, inv_freq, (size_t)(cfg->head_dim / 2) * sizeof(float),
+                         &L->inv_freq_dev, "RoPE frequencies");
         if (s != SWACL_OK)
             return s;
     }
@@ -289,7 +316,7 @@ swacl_status swacl_cache_seq_copy(swacl_cache *c, int src, int dst)
             cl_mem from = kv ? L->v_bufs[sb] : L->k_bufs[sb];
             cl_mem to = kv ? L->v_bufs[db] : L->k_bufs[db];
             cl_int err = swacl_fault_hit(SWACL_FAULT_ENQUEUE)
-                             ? CL_OUT_OF_RESOURCES
+                             ? CL_INVALID_OPERATION /* injected: an enqueue that fails */
                              : clEnqueueCopyBuffer(c->ctx->queue, from, to,
                                                    (size_t)sseq * L->seq_bytes,
                                                    (size_t)dseq * L->seq_bytes, L->seq_bytes, 0,

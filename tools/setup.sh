@@ -9,7 +9,7 @@ packages=(
     cmake gcc make pkg-config libc6-dev
     ocl-icd-opencl-dev opencl-headers pocl-opencl-icd clinfo
     libclblast-dev libcmocka-dev
-    oclgrind valgrind clang
+    oclgrind valgrind clang libclang-rt-14-dev
 )
 
 is_installed() {
