@@ -307,14 +307,23 @@ swacl_status swacl_attention_host(swacl_context *ctx, const swacl_attn_config *c
     const size_t qbytes = (size_t)n_tokens * cfg->n_heads * cfg->head_dim * es;
     const size_t kvbytes = (size_t)n_tokens * cfg->n_kv_heads * cfg->head_dim * es;
     cl_mem dq, dk, dv, dout;
-    if ((s = swacl_scratch(ctx, SCRATCH_Q, qbytes, &dq)) != SWACL_OK ||
-        (s = swacl_scratch(ctx, SCRATCH_K, kvbytes, &dk)) != SWACL_OK ||
-        (s = swacl_scratch(ctx, SCRATCH_V, kvbytes, &dv)) != SWACL_OK ||
-        (s = swacl_scratch(ctx, SCRATCH_OUT, qbytes, &dout)) != SWACL_OK ||
-        (s = swacl_write(ctx, dq, 0, qbytes, q, "q upload")) != SWACL_OK ||
-        (s = swacl_write(ctx, dk, 0, kvbytes, k, "k upload")) != SWACL_OK ||
-        (s = swacl_write(ctx, dv, 0, kvbytes, v, "v upload")) != SWACL_OK ||
+    if ((s = swacl_upload_qkv(ctx, qbytes, kvbytes, q, k, v, &dq, &dk, &dv, &dout)) != SWACL_OK ||
         (s = swacl_attention(ctx, cfg, n_tokens, dq, dk, dv, dout)) != SWACL_OK)
         return s;
     return swacl_read(ctx, dout, 0, qbytes, out, "output download");
+}
+
+swacl_status swacl_upload_qkv(swacl_context *ctx, size_t qbytes, size_t kvbytes, const void *q,
+                              const void *k, const void *v, cl_mem *dq, cl_mem *dk, cl_mem *dv,
+                              cl_mem *dout)
+{
+    swacl_status s;
+    if ((s = swacl_scratch(ctx, SCRATCH_Q, qbytes, dq)) != SWACL_OK ||
+        (s = swacl_scratch(ctx, SCRATCH_K, kvbytes, dk)) != SWACL_OK ||
+        (s = swacl_scratch(ctx, SCRATCH_V, kvbytes, dv)) != SWACL_OK ||
+        (s = swacl_scratch(ctx, SCRATCH_OUT, qbytes, dout)) != SWACL_OK ||
+        (s = swacl_write(ctx, *dq, 0, qbytes, q, "q upload")) != SWACL_OK ||
+        (s = swacl_write(ctx, *dk, 0, kvbytes, k, "k upload")) != SWACL_OK)
+        return s;
+    return swacl_write(ctx, *dv, 0, kvbytes, v, "v upload");
 }

@@ -182,6 +182,11 @@ typedef struct swacl_attend_job {
     cl_mem inv_freq;   /* RoPE in cache: head_dim/2 frequencies, else NULL */
 } swacl_attend_job;
 swacl_status swacl_attend(swacl_context *ctx, const swacl_attend_job *job);
+/* host variants: copies q, k, v into the context's scratch buffers, and gives a
+ * scratch buffer for out of qbytes */
+swacl_status swacl_upload_qkv(swacl_context *ctx, size_t qbytes, size_t kvbytes, const void *q,
+                              const void *k, const void *v, cl_mem *dq, cl_mem *dk, cl_mem *dv,
+                              cl_mem *dout);
 /* uploads cfg's sink logits into a context scratch buffer (*out NULL if none) */
 swacl_status swacl_upload_sinks(swacl_context *ctx, const swacl_attn_config *cfg, cl_mem *out);
 

@@ -225,21 +225,6 @@ swacl_status swacl_decode(swacl_cache *c, int layer, int n_seqs, const int *seqs
 
 /* host variants: copy in, run, copy out */
 
-static swacl_status upload3(swacl_context *ctx, size_t qbytes, size_t kvbytes, const void *q,
-                            const void *k, const void *v, cl_mem *dq, cl_mem *dk, cl_mem *dv,
-                            cl_mem *dout)
-{
-    swacl_status s;
-    if ((s = swacl_scratch(ctx, SCRATCH_Q, qbytes, dq)) != SWACL_OK ||
-        (s = swacl_scratch(ctx, SCRATCH_K, kvbytes, dk)) != SWACL_OK ||
-        (s = swacl_scratch(ctx, SCRATCH_V, kvbytes, dv)) != SWACL_OK ||
-        (s = swacl_scratch(ctx, SCRATCH_OUT, qbytes, dout)) != SWACL_OK ||
-        (s = swacl_write(ctx, *dq, 0, qbytes, q, "q upload")) != SWACL_OK ||
-        (s = swacl_write(ctx, *dk, 0, kvbytes, k, "k upload")) != SWACL_OK)
-        return s;
-    return swacl_write(ctx, *dv, 0, kvbytes, v, "v upload");
-}
-
 static void row_bytes(const cache_layer *L, int rows, size_t *qbytes, size_t *kvbytes)
 {
     const size_t es = swacl_dtype_size(L->cfg.dtype);
@@ -267,7 +252,7 @@ swacl_status swacl_prefill_host(swacl_cache *c, int layer, int seq, int n_tokens
     size_t qbytes, kvbytes;
     row_bytes(&c->layers[layer], n_tokens, &qbytes, &kvbytes);
     cl_mem dq, dk, dv, dout;
-    if ((s = upload3(c->ctx, qbytes, kvbytes, q, k, v, &dq, &dk, &dv, &dout)) != SWACL_OK ||
+    if ((s = swacl_upload_qkv(c->ctx, qbytes, kvbytes, q, k, v, &dq, &dk, &dv, &dout)) != SWACL_OK ||
         (s = swacl_prefill(c, layer, seq, n_tokens, dq, dk, dv, dout)) != SWACL_OK)
         return s;
     return swacl_read(c->ctx, dout, 0, qbytes, out, "output download");
@@ -289,7 +274,7 @@ swacl_status swacl_decode_host(swacl_cache *c, int layer, int n_seqs, const int 
     size_t qbytes, kvbytes;
     row_bytes(&c->layers[layer], n_seqs, &qbytes, &kvbytes);
     cl_mem dq, dk, dv, dout;
-    if ((s = upload3(c->ctx, qbytes, kvbytes, q, k, v, &dq, &dk, &dv, &dout)) != SWACL_OK ||
+    if ((s = swacl_upload_qkv(c->ctx, qbytes, kvbytes, q, k, v, &dq, &dk, &dv, &dout)) != SWACL_OK ||
         (s = swacl_decode(c, layer, n_seqs, seqs, dq, dk, dv, dout)) != SWACL_OK)
         return s;
     return swacl_read(c->ctx, dout, 0, qbytes, out, "output download");
