@@ -210,9 +210,11 @@ __kernel void attend(__global const io_t *q, __global const io_t *k, __global co
        horizontal sums; row-major ([BLOCK_N][HEAD_DIM]) when few do, where the
        transposing stores would cost more than they save. V tile row-major. Local
        memory is ordinary cached memory on CPUs. */
+#if !DIRECT_KV
     __local float k_tile[HEAD_DIM * BLOCK_N];
     __local float v_tile[BLOCK_N * HEAD_DIM];
     const int lid = get_local_id(1) * BLOCK_M + get_local_id(0);
+#endif
 
     int s = 0, seg_tile0 = 0;
     for (int t = t_begin; t < t_end; t++) {

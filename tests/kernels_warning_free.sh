@@ -1,0 +1,35 @@
+#!/bin/sh
+# kernels_warning_free.sh — compiles every kernel source in cl/ with clang's
+# OpenCL front end over the variants the host can ask for, and fails on any
+# warning: OpenCL compilers print warnings to stderr, and swacl must not print.
+# Usage: kernels_warning_free.sh CLANG CL_DIR
+clang=$1
+dir=$2
+fail=0
+n=0
+for file in attend append rope; do
+    src=$(mktemp /tmp/swacl-kernel-XXXXXX.cl)
+    cat "$dir/common.h.cl" "$dir/$file.cl" > "$src"
+    for shape in "-DHEAD_DIM=64 -DVEC=16" "-DHEAD_DIM=40 -DVEC=8" "-DHEAD_DIM=256 -DVEC=4"; do
+        for io in "-DIO_HALF=0 -DKV_HALF=0" "-DIO_HALF=1 -DKV_HALF=1"; do
+            for path in "-DK_TRANSPOSED=1" "-DK_TRANSPOSED=0 -DDIRECT_KV=0" \
+                        "-DK_TRANSPOSED=0 -DDIRECT_KV=1" "-DK_TRANSPOSED=1 -DCONTIGUOUS=0"; do
+                for feat in "" "-DHAS_SOFTCAP=1 -DHAS_SINK_LOGITS=1 -DHAS_DILATION=1" \
+                            "-DHAS_ROPE=1 -DPOLY_EXP2=1 -DHAS_FMA=1"; do
+                    case "$path$feat" in *DIRECT_KV=1*HAS_ROPE=1*) continue ;; esac
+                    n=$((n + 1))
+                    out=$("$clang" -x cl -cl-std=CL1.2 -fsyntax-only -Wall -Xclang \
+                        -finclude-default-header $shape $io $path $feat "$src" 2>&1)
+                    if [ -n "$out" ]; then
+                        echo "$file.cl with $shape $io $path $feat:"
+                        echo "$out"
+                        fail=1
+                    fi
+                done
+            done
+        done
+    done
+    rm -f "$src"
+done
+echo "$n kernel variants compiled"
+exit $fail
