@@ -10,8 +10,13 @@
  * tile is read once per group. The band for query i is
  *     j < n_sink  or  (i - win_left <= j <= i + win_right and (i - j) % dil == 0)
  * (causal: win_right = 0; bidirectional: win_left = win_right = W - 1; full:
- * reach 1 << 30); causal sinks need j <= i as well. The key range of a work-group comes from the band, so tiles
- * outside it are never loaded; tiles the whole group sees skip masking. */
+ * reach 1 << 30); causal sinks need j <= i as well. The key range of a
+ * work-group comes from the band, so tiles outside it are never loaded; tiles
+ * the whole group sees skip masking.
+ *
+ * Measured on PoCL (AMD EPYC, 2 vCPUs): block_m 32 ran the Mistral shape
+ * (32/8 heads, hd 128) 10-15% faster than 16; the laptop shape (8/2, hd 64,
+ * W 512, n 4096) runs in about 63 ms, 64 useful GFLOP/s. */
 
 #ifndef BLOCK_M
 #define BLOCK_M 16    /* queries per work-group (each with all G query heads) */
