@@ -31,13 +31,19 @@ static swacl_status check_room(swacl_cache *c, int layer, int seq, int64_t pos, 
     return SWACL_OK;
 }
 
+static void row_bytes(const cache_layer *L, int rows, size_t *qbytes, size_t *kvbytes)
+{
+    const size_t es = swacl_dtype_size(L->cfg.dtype);
+    *qbytes = (size_t)rows * L->cfg.n_heads * L->cfg.head_dim * es;
+    *kvbytes = (size_t)rows * L->cfg.n_kv_heads * L->cfg.head_dim * es;
+}
+
 /* q/out and k/v of `rows` tokens must fit the caller's buffers */
 static swacl_status check_rows(swacl_cache *c, const cache_layer *L, int rows, cl_mem q,
                                cl_mem k, cl_mem v, cl_mem out, const char *fn)
 {
-    const size_t es = swacl_dtype_size(L->cfg.dtype);
-    const size_t qbytes = (size_t)rows * L->cfg.n_heads * L->cfg.head_dim * es;
-    const size_t kvbytes = (size_t)rows * L->cfg.n_kv_heads * L->cfg.head_dim * es;
+    size_t qbytes, kvbytes;
+    row_bytes(L, rows, &qbytes, &kvbytes);
     swacl_status s;
     if ((s = swacl_check_buffer(c->ctx, q, qbytes, fn, "q")) != SWACL_OK ||
         (s = swacl_check_buffer(c->ctx, k, kvbytes, fn, "k")) != SWACL_OK ||
@@ -106,23 +112,32 @@ static swacl_status attend_and_append(swacl_cache *c, const cache_layer *L, int 
     return launch_append(c, L, k, v, buf, info, info0, n_rows, n_batch);
 }
 
+/* layer, sequence, length and room of a prefill call (c is not NULL) */
+static swacl_status check_prefill(swacl_cache *c, int layer, int seq, int n_tokens,
+                                  const char *fn)
+{
+    swacl_status s;
+    if ((s = check_layer_call(c, layer, fn)) != SWACL_OK ||
+        (s = swacl_cache_check_seq(c, seq, fn)) != SWACL_OK)
+        return s;
+    if (n_tokens <= 0)
+        return swacl_fail(c->ctx, SWACL_ERR_INVALID_ARGUMENT,
+                          "%s: n_tokens must be positive (got %d)", fn, n_tokens);
+    return check_room(c, layer, seq, c->pos[(size_t)layer * c->max_seqs + seq], n_tokens, fn);
+}
+
 swacl_status swacl_prefill(swacl_cache *c, int layer, int seq, int n_tokens, cl_mem q, cl_mem k,
                            cl_mem v, cl_mem out)
 {
     static const char fn[] = "swacl_prefill";
     if (!c)
         return SWACL_ERR_INVALID_ARGUMENT;
-    swacl_status s;
-    if ((s = check_layer_call(c, layer, fn)) != SWACL_OK ||
-        (s = swacl_cache_check_seq(c, seq, fn)) != SWACL_OK)
+    swacl_status s = check_prefill(c, layer, seq, n_tokens, fn);
+    if (s != SWACL_OK)
         return s;
-    if (n_tokens <= 0)
-        return swacl_fail(c->ctx, SWACL_ERR_INVALID_ARGUMENT, "%s: n_tokens must be positive (got %d)",
-                          fn, n_tokens);
     const cache_layer *L = &c->layers[layer];
     int64_t *pos = &c->pos[(size_t)layer * c->max_seqs + seq];
-    if ((s = check_rows(c, L, n_tokens, q, k, v, out, fn)) != SWACL_OK ||
-        (s = check_room(c, layer, seq, *pos, n_tokens, fn)) != SWACL_OK)
+    if ((s = check_rows(c, L, n_tokens, q, k, v, out, fn)) != SWACL_OK)
         return s;
 
     int buf, ring_seq;
@@ -225,30 +240,17 @@ swacl_status swacl_decode(swacl_cache *c, int layer, int n_seqs, const int *seqs
 
 /* host variants: copy in, run, copy out */
 
-static void row_bytes(const cache_layer *L, int rows, size_t *qbytes, size_t *kvbytes)
-{
-    const size_t es = swacl_dtype_size(L->cfg.dtype);
-    *qbytes = (size_t)rows * L->cfg.n_heads * L->cfg.head_dim * es;
-    *kvbytes = (size_t)rows * L->cfg.n_kv_heads * L->cfg.head_dim * es;
-}
-
 swacl_status swacl_prefill_host(swacl_cache *c, int layer, int seq, int n_tokens, const void *q,
                                 const void *k, const void *v, void *out)
 {
     static const char fn[] = "swacl_prefill_host";
     if (!c)
         return SWACL_ERR_INVALID_ARGUMENT;
-    swacl_status s;
-    if ((s = check_layer_call(c, layer, fn)) != SWACL_OK ||
-        (s = swacl_cache_check_seq(c, seq, fn)) != SWACL_OK)
+    swacl_status s = check_prefill(c, layer, seq, n_tokens, fn);
+    if (s != SWACL_OK)
         return s;
-    if (n_tokens <= 0 || !q || !k || !v || !out)
-        return swacl_fail(c->ctx, SWACL_ERR_INVALID_ARGUMENT,
-                          "%s: n_tokens must be positive (got %d) and pointers non-NULL", fn,
-                          n_tokens);
-    if ((s = check_room(c, layer, seq, c->pos[(size_t)layer * c->max_seqs + seq], n_tokens,
-                        fn)) != SWACL_OK)
-        return s;
+    if (!q || !k || !v || !out)
+        return swacl_fail(c->ctx, SWACL_ERR_INVALID_ARGUMENT, "%s: NULL pointer", fn);
     size_t qbytes, kvbytes;
     row_bytes(&c->layers[layer], n_tokens, &qbytes, &kvbytes);
     cl_mem dq, dk, dv, dout;
