@@ -582,20 +582,13 @@ double baselines_estimate_s(const bench_job *job, const bench_device *dev)
 
 void baselines_run_job(bench_device *dev, const bench_opts *opts, const bench_job *job)
 {
-    char name[96], err[512];
+    char err[512];
     int gemm = job->kind == JOB_GEMM_PREFILL || job->kind == JOB_GEMM_DECODE;
     int decode = job->kind == JOB_NAIVE_DECODE || job->kind == JOB_GEMM_DECODE;
     float *sinks = prof_xrealloc(NULL, sizeof(float) * (size_t)job->shape.n_heads);
     swacl_attn_config cfg;
     job_config(job, sinks, &cfg);
-    job_row_name(job, name, sizeof name);
-    prof_row *row = prof_suite_add_row(prof_device_suite(dev->rec, job_suite(job)), name);
-    prof_strlcpy(row->shape, job->shape.name, sizeof row->shape);
-    row->n_heads = cfg.n_heads;
-    row->n_kv_heads = cfg.n_kv_heads;
-    row->head_dim = cfg.head_dim;
-    row->window = cfg.window;
-    row->n_sink = cfg.n_sink;
+    prof_row *row = job_add_row(dev, job, &cfg);
     row->n_tokens = decode ? cfg.n_sink + prof_reach(&cfg) : job->n;
     row->batch = decode ? job->batch : 1;
 

@@ -45,6 +45,20 @@ void job_config(const bench_job *job, float *sink_store, swacl_attn_config *cfg)
     prof_shape_config(&job->shape, cached ? job->kv : SWACL_F32, sink_store, cfg);
 }
 
+prof_row *job_add_row(bench_device *dev, const bench_job *job, const swacl_attn_config *cfg)
+{
+    char name[96];
+    job_row_name(job, name, sizeof name);
+    prof_row *row = prof_suite_add_row(prof_device_suite(dev->rec, job_suite(job)), name);
+    prof_strlcpy(row->shape, job->shape.name, sizeof row->shape);
+    row->n_heads = cfg->n_heads;
+    row->n_kv_heads = cfg->n_kv_heads;
+    row->head_dim = cfg->head_dim;
+    row->window = cfg->window;
+    row->n_sink = cfg->n_sink;
+    return row;
+}
+
 
 /* tokens a decode cache is filled with so that the window is full */
 static int decode_fill(const swacl_attn_config *cfg) { return cfg->n_sink + prof_reach(cfg); }
@@ -483,18 +497,11 @@ static int decode_cache_ready(bench_device *dev, const bench_job *job, const swa
 
 void suites_run_job(bench_device *dev, const bench_opts *opts, const bench_job *job)
 {
-    char name[96], err[512];
+    char err[512];
     float *sinks = prof_xrealloc(NULL, sizeof(float) * (size_t)job->shape.n_heads);
     swacl_attn_config cfg;
     job_config(job, sinks, &cfg);
-    job_row_name(job, name, sizeof name);
-    prof_row *row = prof_suite_add_row(prof_device_suite(dev->rec, job_suite(job)), name);
-    prof_strlcpy(row->shape, job->shape.name, sizeof row->shape);
-    row->n_heads = cfg.n_heads;
-    row->n_kv_heads = cfg.n_kv_heads;
-    row->head_dim = cfg.head_dim;
-    row->window = cfg.window;
-    row->n_sink = cfg.n_sink;
+    prof_row *row = job_add_row(dev, job, &cfg);
     row->n_tokens = job->kind == JOB_DECODE ? decode_fill(&cfg) : job->n;
     row->batch = job->kind == JOB_DECODE ? job->batch : 1;
     if (job->kind != JOB_PREFILL)
