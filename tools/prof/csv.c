@@ -2,7 +2,6 @@
  * and report metadata, so a file is one flat table; and the reader back. */
 #include "prof.h"
 
-#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -304,18 +303,5 @@ done:
 
 prof_report *prof_csv_read_file(const char *path, char *err, size_t err_size)
 {
-    size_t len;
-    char *text = prof_read_text_file(path, &len);
-    if (!text) {
-        snprintf(err, err_size, "%s: %s", path, strerror(errno));
-        return NULL;
-    }
-    char inner[256];
-    prof_report *r = prof_csv_parse(text, len, inner, sizeof inner);
-    free(text);
-    if (!r)
-        snprintf(err, err_size, "%s: %s", path, inner);
-    else
-        prof_strlcpy(r->source, path, sizeof r->source);
-    return r;
+    return prof_read_report_file(path, prof_csv_parse, err, err_size);
 }

@@ -606,7 +606,8 @@ char *prof_read_text_file(const char *path, size_t *len)
     return buf;
 }
 
-prof_report *prof_json_read_file(const char *path, char *err, size_t err_size)
+prof_report *prof_read_report_file(const char *path, prof_parse_fn parse, char *err,
+                                   size_t err_size)
 {
     size_t len;
     char *text = prof_read_text_file(path, &len);
@@ -615,11 +616,16 @@ prof_report *prof_json_read_file(const char *path, char *err, size_t err_size)
         return NULL;
     }
     char inner[256];
-    prof_report *r = prof_json_parse(text, len, inner, sizeof inner);
+    prof_report *r = parse(text, len, inner, sizeof inner);
     free(text);
     if (!r)
         snprintf(err, err_size, "%s: %s", path, inner);
     else
         prof_strlcpy(r->source, path, sizeof r->source);
     return r;
+}
+
+prof_report *prof_json_read_file(const char *path, char *err, size_t err_size)
+{
+    return prof_read_report_file(path, prof_json_parse, err, err_size);
 }

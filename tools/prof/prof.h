@@ -156,6 +156,10 @@ prof_report *prof_csv_read_file(const char *path, char *err, size_t err_size);
 
 /* whole file into a NUL-terminated malloc'd buffer; NULL with errno set on failure */
 char *prof_read_text_file(const char *path, size_t *len);
+/* reads a report file with parse (prof_json_parse or prof_csv_parse); err names the file */
+typedef prof_report *(*prof_parse_fn)(const char *text, size_t len, char *err, size_t err_size);
+prof_report *prof_read_report_file(const char *path, prof_parse_fn parse, char *err,
+                                   size_t err_size);
 
 /* ---- text output ------------------------------------------------------------ */
 
