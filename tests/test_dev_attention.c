@@ -460,12 +460,6 @@ static int open_gpu_style(void **state)
     return 0;
 }
 
-static int close_context(void **state)
-{
-    swacl_context_destroy(*state);
-    *state = NULL;
-    return 0;
-}
 
 int main(void)
 {
@@ -494,13 +488,13 @@ int main(void)
         cmocka_unit_test(gpu_params_device_buffers),
     };
     int failed = 0;
-    failed += cmocka_run_group_tests_name("attention_shapes", shapes, open_default, close_context);
-    failed += cmocka_run_group_tests_name("attention_masks", masks, open_default, close_context);
+    failed += cmocka_run_group_tests_name("attention_shapes", shapes, open_default, tu_close_context);
+    failed += cmocka_run_group_tests_name("attention_masks", masks, open_default, tu_close_context);
     failed += cmocka_run_group_tests_name("attention_scores_and_fp16", scores, open_default,
-                                          close_context);
+                                          tu_close_context);
     failed += cmocka_run_group_tests_name("attention_cl_mem_api", buffers, open_default,
-                                          close_context);
+                                          tu_close_context);
     failed += cmocka_run_group_tests_name("attention_gpu_params_forced", gpu_path,
-                                          open_gpu_style, close_context);
+                                          open_gpu_style, tu_close_context);
     return failed ? 1 : 0;
 }

@@ -1693,12 +1693,6 @@ static int open_default(void **state)
     return 0;
 }
 
-static int close_context(void **state)
-{
-    swacl_context_destroy(*state);
-    *state = NULL;
-    return 0;
-}
 
 int main(void)
 {
@@ -1725,10 +1719,10 @@ int main(void)
     };
     int failed = 0;
     failed += cmocka_run_group_tests_name("cache_token_for_token", token_for_token, open_default,
-                                          close_context);
+                                          tu_close_context);
     failed += cmocka_run_group_tests_name("cache_sequences", sequences, open_default,
-                                          close_context);
+                                          tu_close_context);
     failed += cmocka_run_group_tests_name("cache_bad_arguments", bad_arguments, open_default,
-                                          close_context);
+                                          tu_close_context);
     return failed ? 1 : 0;
 }

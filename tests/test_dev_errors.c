@@ -365,12 +365,6 @@ static int open_default(void **state)
     return 0;
 }
 
-static int close_context(void **state)
-{
-    swacl_context_destroy(*state);
-    *state = NULL;
-    return 0;
-}
 
 int main(void)
 {
@@ -391,6 +385,6 @@ int main(void)
     failed += cmocka_run_group_tests_name("status_strings", status, NULL, NULL);
     failed += cmocka_run_group_tests_name("context_errors", context, NULL, NULL);
     failed += cmocka_run_group_tests_name("attention_errors", attention, open_default,
-                                          close_context);
+                                          tu_close_context);
     return failed ? 1 : 0;
 }

@@ -258,3 +258,10 @@ const tu_bad_case *tu_bad_cases(size_t *n)
     *n = k;
     return cases;
 }
+
+int tu_close_context(void **state)
+{
+    swacl_context_destroy(*state);
+    *state = NULL;
+    return 0;
+}

@@ -36,6 +36,8 @@ double   tu_elem(const void *base, size_t i, swacl_dtype dtype);
  * With no OpenCL device at all it prints why and returns 0, and the caller calls
  * cmocka's skip(). Any other failure fails the current test. */
 int tu_open_context(swacl_context **ctx);
+/* cmocka group teardown: destroys the context a group setup left in *state */
+int tu_close_context(void **state);
 
 /* ---- canaries: bytes past the end of an output that must come back untouched ---- */
 
