@@ -53,6 +53,10 @@
 #ifndef HAS_DILATION
 #define HAS_DILATION 0 /* compile in the (i - j) % dil test */
 #endif
+#ifndef DECODE_GH
+#define DECODE_GH 0   /* > 0: build attend_decode with this many query heads per
+                         work-item instead of attend */
+#endif
 
 #define WG_SIZE (BLOCK_M * (int)get_local_size(1)) /* G = local size 1 */
 #define LOG2E 1.4426950408889634f
@@ -94,7 +98,64 @@ inline int band_visible(int i, int j, int n_sink, int win_left, int win_right, i
 #endif
 }
 
-/* offset (in elements) of key j's row for kv head kvh */
+/* The key segments queries [i_first, i_last] reach among keys [0, key_end):
+ * pinned sinks before the band, the band split where sink keys end, and (when
+ * not causal) sinks after the band; each split again at the chunk start pos0.
+ * At most 8. */
+inline int band_segments(segment *seg, int i_first, int i_last, int key_end, int pos0,
+                         int n_sink, int win_left, int win_right, int causal)
+{
+    const int lo = max(0, i_first - win_left);
+    const int hi_excl = min(key_end, (int)min((long)i_last + win_right + 1, (long)key_end));
+    int n = add_segments(seg, 0, 0, min(n_sink, lo), pos0, 1, 1);
+    const int band_sink_end = clamp(n_sink, lo, max(lo, hi_excl));
+    n = add_segments(seg, n, lo, band_sink_end, pos0, 0, 1);
+    n = add_segments(seg, n, band_sink_end, max(band_sink_end, hi_excl), pos0, 0, 0);
+    if (!causal && hi_excl < n_sink)
+        n = add_segments(seg, n, hi_excl, min(n_sink, key_end), pos0, 1, 1);
+    return n;
+}
+
+inline int segment_tiles(const segment *s) { return (s->j_end - s->j_begin + BLOCK_N - 1) / BLOCK_N; }
+
+/* tiles [t_begin, t_end) of the segments that flash-decoding split `split` of
+   n_split takes (contiguous, so each split streams its own range) */
+inline void split_tiles(const segment *seg, int n_seg, int split, int n_split, int *t_begin,
+                        int *t_end)
+{
+    int n_tiles = 0;
+    for (int s = 0; s < n_seg; s++)
+        n_tiles += segment_tiles(&seg[s]);
+    *t_begin = (int)((long)n_tiles * split / n_split);
+    *t_end = (int)((long)n_tiles * (split + 1) / n_split);
+}
+
+/* Tile t's first key *j0 and its key count (returned): moves (*s, *tile0) to the
+   segment holding tile t and the index of that segment's first tile; tiles are
+   visited in increasing order. */
+inline int seek_tile(const segment *seg, int t, int *s, int *tile0, int *j0)
+{
+    while (t - *tile0 >= segment_tiles(&seg[*s])) {
+        *tile0 += segment_tiles(&seg[*s]);
+        (*s)++;
+    }
+    *j0 = seg[*s].j_begin + (t - *tile0) * BLOCK_N;
+    return min(BLOCK_N, seg[*s].j_end - *j0);
+}
+
+/* a full tile that queries [i_first, i_last] all see whole needs no mask
+   (dilated bands always do) */
+inline int tile_interior(const segment *seg, int j0, int jn, int i_first, int i_last,
+                         int win_left, int win_right)
+{
+#if HAS_DILATION
+    return jn == BLOCK_N && seg->all_visible;
+#else
+    return jn == BLOCK_N && (seg->all_visible || (j0 >= i_last - win_left &&
+                                                  j0 + BLOCK_N - 1 <= i_first + win_right));
+#endif
+}
+
 /* Where a tile's keys live: key jj of the tile starting at position j0 is at
  * element offset base + jj * step, less wrap once jj >= wrap_at. Ring tiles
  * never straddle n_sink and cover fewer than span positions (the ring part of
@@ -129,6 +190,7 @@ inline long tile_key_offset(const tile_addr *a, int jj)
     return a->base + jj * a->step - (jj >= a->wrap_at ? a->wrap : 0);
 }
 
+#if DECODE_GH == 0
 __kernel void attend(__global const io_t *q, __global const io_t *k, __global const io_t *v,
                      __global io_t *out, __global const kv_t *ring_k,
                      __global const kv_t *ring_v,
@@ -152,29 +214,14 @@ __kernel void attend(__global const io_t *q, __global const io_t *k, __global co
     const int valid = qi < n_rows;
     const int i = pos0 + (valid ? qi : n_rows - 1);
 
-    /* the group's queries and the keys their band can reach */
+    /* the group's queries and the segments of keys their band can reach */
     const int i_first = pos0 + (int)get_group_id(0) * BLOCK_M;
     const int i_last = min(i_first + BLOCK_M, pos0 + n_rows) - 1;
-    const int key_end = pos0 + n_rows;
-    const int lo = max(0, i_first - win_left);
-    const int hi_excl = min(key_end, (int)min((long)i_last + win_right + 1, (long)key_end));
-    const int sink_end = min(n_sink, lo);
-
-    /* segments: pinned sinks before the band, then the band split where sink keys
-       end; each split again at the chunk start */
     segment seg[8];
-    int n_seg = add_segments(seg, 0, 0, sink_end, pos0, 1, 1);
-    const int band_sink_end = clamp(n_sink, lo, max(lo, hi_excl));
-    n_seg = add_segments(seg, n_seg, lo, band_sink_end, pos0, 0, 1);
-    n_seg = add_segments(seg, n_seg, band_sink_end, max(band_sink_end, hi_excl), pos0, 0, 0);
-    if (!causal && hi_excl < n_sink) /* bidirectional: sinks after the band */
-        n_seg = add_segments(seg, n_seg, hi_excl, min(n_sink, key_end), pos0, 1, 1);
-
-    int n_tiles = 0;
-    for (int s = 0; s < n_seg; s++)
-        n_tiles += (seg[s].j_end - seg[s].j_begin + BLOCK_N - 1) / BLOCK_N;
-    const int t_begin = (int)((long)n_tiles * split / n_split);
-    const int t_end = (int)((long)n_tiles * (split + 1) / n_split);
+    const int n_seg = band_segments(seg, i_first, i_last, pos0 + n_rows, pos0, n_sink, win_left,
+                                    win_right, causal);
+    int t_begin, t_end;
+    split_tiles(seg, n_seg, split, n_split, &t_begin, &t_end);
 
     /* this work-item's query row, pre-multiplied by the score scale (and log2 e
        when there is no softcap, so scores come out in base 2) */
@@ -223,13 +270,8 @@ __kernel void attend(__global const io_t *q, __global const io_t *k, __global co
 
     int s = 0, seg_tile0 = 0;
     for (int t = t_begin; t < t_end; t++) {
-        /* find the segment holding global tile t (tiles only move forward) */
-        while (t - seg_tile0 >= (seg[s].j_end - seg[s].j_begin + BLOCK_N - 1) / BLOCK_N) {
-            seg_tile0 += (seg[s].j_end - seg[s].j_begin + BLOCK_N - 1) / BLOCK_N;
-            s++;
-        }
-        const int j0 = seg[s].j_begin + (t - seg_tile0) * BLOCK_N;
-        const int jn = min(BLOCK_N, seg[s].j_end - j0);
+        int j0;
+        const int jn = seek_tile(seg, t, &s, &seg_tile0, &j0);
         const int from_ring = seg[s].from_ring;
 #if HAS_ROPE
         const float *qp = seg[s].sink_keys ? qs_sink : qs;
@@ -237,15 +279,7 @@ __kernel void attend(__global const io_t *q, __global const io_t *k, __global co
 #else
         const float *qp = qs;
 #endif
-        /* a full tile that every query of the group sees whole needs no mask
-           (dilated bands always do) */
-#if HAS_DILATION
-        const int interior = jn == BLOCK_N && seg[s].all_visible;
-#else
-        const int interior = jn == BLOCK_N &&
-                             (seg[s].all_visible || (j0 >= i_last - win_left &&
-                                                     j0 + BLOCK_N - 1 <= i_first + win_right));
-#endif
+        const int interior = tile_interior(&seg[s], j0, jn, i_first, i_last, win_left, win_right);
 
         const tile_addr ta = tile_address(j0, from_ring, pos0, row0, ring_seq, n_sink, span,
                                           n_kv_heads, kvh);
@@ -451,6 +485,252 @@ __kernel void attend(__global const io_t *q, __global const io_t *k, __global co
     for (int c = 0; c < N_VEC; c++)
         STORE_IO(acc[c] * inv, c, out + (row * n_heads + h) * HEAD_DIM);
 }
+
+#endif /* DECODE_GH == 0 */
+
+#if DECODE_GH > 0
+/* loads key rows off0, off1 of K into k0, k1 and, when STAGE_V, stages both value
+   rows (an fp32 ring's values are read in place instead) */
+#define LOAD_ROWS(K, V, LOAD, STAGE_V)                                                 \
+    do {                                                                                \
+        _Pragma("unroll") for (int c = 0; c < N_VEC; c++)                               \
+        {                                                                               \
+            k0[c] = LOAD(c, K + off0);                                                  \
+            k1[c] = LOAD(c, K + off1);                                                  \
+            if (STAGE_V) {                                                              \
+                VSTORE_F(LOAD(c, V + off0), jj * N_VEC + c, v_tile);                    \
+                VSTORE_F(LOAD(c, V + off1), (jj + 1) * N_VEC + c, v_tile);              \
+            }                                                                           \
+        }                                                                               \
+    } while (0)
+
+#if HAS_ROPE
+/* turns a key row (cached unrotated) to position pos */
+inline void turn_row(VT *row, int pos, __global const float *inv_freq)
+{
+    float plain[HEAD_DIM], turned[HEAD_DIM];
+    for (int c = 0; c < N_VEC; c++)
+        VSTORE_F(row[c], c, plain);
+    rope_row(plain, turned, pos, inv_freq);
+    for (int c = 0; c < N_VEC; c++)
+        row[c] = VLOAD_F(c, turned);
+}
+#endif
+
+/* Decode (one query row per batch entry) for CPUs: a work-item serves DECODE_GH
+ * query heads of one kv head and streams its split of the keys, so each K/V row
+ * is loaded and converted once for all of them (attend gives every query head its
+ * own work-item, which converts every row again).
+ * Global (n_split, n_kv_heads * n_hchunks, n_batch), local (1, 1, 1), where a kv
+ * head's G query heads come in n_hchunks = ceil(G / DECODE_GH) runs. Arguments,
+ * partials and outputs as attend (n_rows is 1), plus append. */
+__kernel void attend_decode(__global const io_t *q, __global const io_t *k,
+                            __global const io_t *v, __global io_t *out,
+                            __global kv_t *ring_k, __global kv_t *ring_v,
+                            __global const int *batch_info, int info0, __global float *partial,
+                            __global const float *sink_logits, int n_rows, int n_heads,
+                            int n_kv_heads, int n_sink, int win_left, int win_right, int dil,
+                            int causal, int span, float scale, float softcap, int n_split,
+                            __global const float *inv_freq, int append)
+{
+    const int split = get_global_id(0);
+    const int group = n_heads / n_kv_heads;
+    const int n_hchunks = (group + DECODE_GH - 1) / DECODE_GH;
+    const int kvh = get_global_id(1) / n_hchunks;
+    const int h0 = kvh * group + (get_global_id(1) % n_hchunks) * DECODE_GH;
+    const int n_g = min(DECODE_GH, kvh * group + group - h0); /* heads past n_g repeat the last */
+    const int b = get_global_id(2);
+    batch_info += 3 * info0;
+    const int ring_seq = batch_info[3 * b + 0];
+    const int i = batch_info[3 * b + 1];
+    const int row0 = batch_info[3 * b + 2];
+
+    /* append = 1: also write the new token's K/V into its ring slot (as append.cl
+       does), saving a launch. No key of this launch reads that slot: the band
+       reaches back fewer than span positions. */
+    if (append && split == 0 && h0 == kvh * group) {
+        const long src = ((long)row0 * n_kv_heads + kvh) * HEAD_DIM;
+        const long dst = ring_row(ring_seq, kvh, ring_slot(i, n_sink, span), n_kv_heads,
+                                  n_sink + span) * HEAD_DIM;
+        for (int c = 0; c < N_VEC; c++) {
+            STORE_KV(LOAD_IO(c, k + src), c, ring_k + dst);
+            STORE_KV(LOAD_IO(c, v + src), c, ring_v + dst);
+        }
+    }
+
+    segment seg[8];
+    const int n_seg = band_segments(seg, i, i, i + 1, i, n_sink, win_left, win_right, causal);
+    int t_begin, t_end;
+    split_tiles(seg, n_seg, split, n_split, &t_begin, &t_end);
+
+#if HAS_SOFTCAP
+    const float q_mul = scale;
+#else
+    const float q_mul = scale * LOG2E;
+#endif
+    /* query rows, scaled (and turned: with one query, sink and window keys share
+       its position in the cache, and window keys are turned relative to rope_base) */
+    float qs[DECODE_GH][HEAD_DIM];
+    VT acc[DECODE_GH][N_VEC];
+    float m[DECODE_GH], l[DECODE_GH];
+#if HAS_ROPE
+    const int rope_base = max(0, i + 1 - n_sink - span);
+#endif
+    for (int g = 0; g < DECODE_GH; g++) {
+        const long q_off = ((long)row0 * n_heads + h0 + min(g, n_g - 1)) * HEAD_DIM;
+#if HAS_ROPE
+        float q_plain[HEAD_DIM];
+        for (int c = 0; c < N_VEC; c++)
+            VSTORE_F(LOAD_IO(c, q + q_off) * q_mul, c, q_plain);
+        rope_row(q_plain, qs[g], i - rope_base, inv_freq);
+#else
+        for (int c = 0; c < N_VEC; c++)
+            VSTORE_F(LOAD_IO(c, q + q_off) * q_mul, c, qs[g]);
+#endif
+        for (int c = 0; c < N_VEC; c++)
+            acc[g][c] = (VT)(0.0f);
+        m[g] = NEG_BIG;
+        l[g] = 0.0f;
+    }
+
+    float sc[DECODE_GH][BLOCK_N]; /* scores, then weights */
+    float v_tile[BLOCK_N * HEAD_DIM];  /* the tile's values as fp32, row-major */
+    int s = 0, seg_tile0 = 0;
+    for (int t = t_begin; t < t_end; t++) {
+        int j0;
+        const int jn = seek_tile(seg, t, &s, &seg_tile0, &j0);
+        const int from_ring = seg[s].from_ring;
+        const tile_addr ta = tile_address(j0, from_ring, i, row0, ring_seq, n_sink, span,
+                                          n_kv_heads, kvh);
+        /* scores past jn are masked later; give them a value until then */
+        for (int g = 0; g < DECODE_GH; g++)
+            for (int jj = jn; jj < BLOCK_N; jj++)
+                sc[g][jj] = 0.0f;
+        /* each key row once: its scores for every head, its values staged. Two
+           keys per step give 2 * DECODE_GH independent multiply-add chains, and
+           each query vector loaded serves both; an odd last key is done twice. */
+        for (int jj = 0; jj < jn; jj += 2) {
+            const long off0 = tile_key_offset(&ta, jj);
+            const long off1 = jj + 1 < jn ? tile_key_offset(&ta, jj + 1) : off0;
+            VT k0[N_VEC], k1[N_VEC];
+#ifdef PREFETCH_ROWS
+            prefetch(ring_k + off0 + PREFETCH_ROWS * HEAD_DIM, 2 * HEAD_DIM);
+            prefetch(ring_v + off0 + PREFETCH_ROWS * HEAD_DIM, 2 * HEAD_DIM);
+#endif
+            if (from_ring)
+                LOAD_ROWS(ring_k, ring_v, LOAD_KV, KV_HALF);
+            else
+                LOAD_ROWS(k, v, LOAD_IO, 1);
+#if HAS_ROPE
+            {
+                const int shift = seg[s].sink_keys ? 0 : rope_base;
+                turn_row(k0, j0 + jj - shift, inv_freq);
+                turn_row(k1, j0 + jj + 1 - shift, inv_freq);
+            }
+#endif
+            VT a0[DECODE_GH], a1[DECODE_GH];
+#pragma unroll
+            for (int g = 0; g < DECODE_GH; g++)
+                a0[g] = a1[g] = (VT)(0.0f);
+#pragma unroll
+            for (int c = 0; c < N_VEC; c++) {
+#pragma unroll
+                for (int g = 0; g < DECODE_GH; g++) {
+                    const VT qc = VLOAD_F(c, qs[g]);
+                    a0[g] = MAD(qc, k0[c], a0[g]);
+                    a1[g] = MAD(qc, k1[c], a1[g]);
+                }
+            }
+#pragma unroll
+            for (int g = 0; g < DECODE_GH; g++) {
+                sc[g][jj] = HSUM(a0[g]);
+                sc[g][jj + 1] = HSUM(a1[g]); /* BLOCK_N is even: always in the tile */
+            }
+        }
+        const int interior = tile_interior(&seg[s], j0, jn, i, i, win_left, win_right);
+        for (int g = 0; g < DECODE_GH; g++) {
+            VT sv[BLOCK_N / VEC];
+            for (int c = 0; c < BLOCK_N / VEC; c++) {
+#if HAS_SOFTCAP
+                sv[c] = softcap * tanh(VLOAD_F(c, sc[g]) / softcap) * LOG2E;
+#else
+                sv[c] = VLOAD_F(c, sc[g]);
+#endif
+            }
+            if (!interior) {
+                for (int c = 0; c < BLOCK_N / VEC; c++)
+                    VSTORE_F(sv[c], c, sc[g]);
+                for (int jj = 0; jj < BLOCK_N; jj++)
+                    if (jj >= jn ||
+                        !band_visible(i, j0 + jj, n_sink, win_left, win_right, dil, causal))
+                        sc[g][jj] = -INFINITY;
+                for (int c = 0; c < BLOCK_N / VEC; c++)
+                    sv[c] = VLOAD_F(c, sc[g]);
+            }
+            VT mv = sv[0];
+            for (int c = 1; c < BLOCK_N / VEC; c++)
+                mv = fmax(mv, sv[c]);
+            const float m_new = fmax(m[g], HMAX(mv));
+            const float alpha = exp2(m[g] - m_new);
+            VT lv = (VT)(0.0f);
+            for (int c = 0; c < BLOCK_N / VEC; c++) {
+                const VT pv = EXP2(sv[c] - (VT)(m_new));
+                lv += pv;
+                VSTORE_F(pv, c, sc[g]);
+            }
+            l[g] = l[g] * alpha + HSUM(lv);
+            m[g] = m_new;
+            /* weighted values into registers, key by key */
+            VT o[N_VEC];
+#pragma unroll
+            for (int c = 0; c < N_VEC; c++)
+                o[c] = acc[g][c] * alpha;
+#if !KV_HALF
+            if (from_ring) { /* fp32 ring rows need no conversion: read in place */
+                for (int jj = 0; jj < jn; jj++) {
+                    const VT pj = (VT)(sc[g][jj]);
+                    __global const float *vr = ring_v + tile_key_offset(&ta, jj);
+#pragma unroll
+                    for (int c = 0; c < N_VEC; c++)
+                        o[c] = MAD(pj, VLOAD_F(c, vr), o[c]);
+                }
+            } else
+#endif
+            for (int jj = 0; jj < jn; jj++) {
+                const VT pj = (VT)(sc[g][jj]);
+#pragma unroll
+                for (int c = 0; c < N_VEC; c++)
+                    o[c] = MAD(pj, VLOAD_F(jj * N_VEC + c, v_tile), o[c]);
+            }
+#pragma unroll
+            for (int c = 0; c < N_VEC; c++)
+                acc[g][c] = o[c];
+        }
+    }
+
+    for (int g = 0; g < n_g; g++) {
+        const int h = h0 + g;
+        if (n_split > 1) {
+            __global float *p = partial + (((long)b * n_heads + h) * n_split + split) * (2 + HEAD_DIM);
+            p[0] = m[g];
+            p[1] = l[g];
+            for (int c = 0; c < N_VEC; c++)
+                VSTORE_F(acc[g][c], c, p + 2);
+            continue;
+        }
+        float lg = l[g], a = 1.0f;
+#if HAS_SINK_LOGITS
+        const float sl = sink_logits[h] * LOG2E;
+        const float m2 = fmax(m[g], sl);
+        a = exp2(m[g] - m2);
+        lg = lg * a + exp2(sl - m2);
+#endif
+        const float inv = lg > 0.0f ? a / lg : 0.0f; /* no visible key: zeros, never NaN */
+        for (int c = 0; c < N_VEC; c++)
+            STORE_IO(acc[g][c] * inv, c, out + ((long)row0 * n_heads + h) * HEAD_DIM);
+    }
+}
+#endif /* DECODE_GH > 0 */
 
 /* Merges the n_split partial (max, sum, acc) of each (row, head) written by
  * attend. Global (N_VEC, n_heads, n_batch * n_rows): one output vector each. */

@@ -101,8 +101,9 @@ static int next_pow2(int x)
     return p;
 }
 
-swacl_status swacl_attend(swacl_context *ctx, const swacl_attend_job *job)
+swacl_status swacl_attend(swacl_context *ctx, const swacl_attend_job *job, int *appended)
 {
+    *appended = 0;
     const swacl_attn_config *cfg = job->cfg;
     const swacl_params *P = &ctx->params;
     const swacl_band band = swacl_band_of(cfg);
@@ -111,19 +112,25 @@ swacl_status swacl_attend(swacl_context *ctx, const swacl_attend_job *job)
 
     const int rope = job->inv_freq != NULL;
     const int vec = swacl_vec_width(P, hd, rope);
-    int block_m = P->block_m < job->n_rows ? P->block_m : next_pow2(job->n_rows);
-    while (block_m > 1 && block_m * group > ctx->caps.max_wg_size)
-        block_m /= 2;
-    if (block_m * group > ctx->caps.max_wg_size)
-        return swacl_fail(ctx, SWACL_ERR_UNSUPPORTED,
-                          "%d query heads per kv head exceed the device's work-group size (%d)",
-                          group, ctx->caps.max_wg_size);
     /* keys per tile: a multiple of the vector width that fits K and V tiles in
        local memory */
     const int n_step = vec > 8 ? vec : 8; /* the kernel unrolls key loops by 8 */
     int block_n = P->block_n < n_step ? n_step : P->block_n - P->block_n % n_step;
     while (block_n > n_step && (uint64_t)2 * block_n * hd * 4 + 1024 > ctx->caps.local_mem)
         block_n -= n_step;
+
+    /* decode on CPUs: one work-item per (kv head, run of up to 8 query heads),
+       streaming its keys; otherwise work-groups of block_m queries x G heads */
+    const int stream = job->n_rows == 1 && P->stream_decode;
+    const int decode_gh = stream ? (group < 8 ? group : 8) : 0;
+    const int n_hchunks = stream ? (group + decode_gh - 1) / decode_gh : 1;
+    int block_m = stream ? 1 : P->block_m < job->n_rows ? P->block_m : next_pow2(job->n_rows);
+    while (!stream && block_m > 1 && block_m * group > ctx->caps.max_wg_size)
+        block_m /= 2;
+    if (!stream && block_m * group > ctx->caps.max_wg_size)
+        return swacl_fail(ctx, SWACL_ERR_UNSUPPORTED,
+                          "%d query heads per kv head exceed the device's work-group size (%d)",
+                          group, ctx->caps.max_wg_size);
 
     /* K staged transposed when many rows share a tile; with few rows, CPUs read
        K/V rows directly (in-kernel RoPE turns staged keys, so it always stages) */
@@ -132,19 +139,21 @@ swacl_status swacl_attend(swacl_context *ctx, const swacl_attend_job *job)
     swacl_base_options(ctx, hd, vec, cfg->dtype, cfg->kv_dtype, base, sizeof base);
     snprintf(opts, sizeof opts,
              "%s -DBLOCK_M=%d -DBLOCK_N=%d -DCONTIGUOUS=%d -DHAS_SOFTCAP=%d "
-             "-DHAS_SINK_LOGITS=%d -DHAS_DILATION=%d -DHAS_ROPE=%d -DK_TRANSPOSED=%d -DDIRECT_KV=%d",
+             "-DHAS_SINK_LOGITS=%d -DHAS_DILATION=%d -DHAS_ROPE=%d -DK_TRANSPOSED=%d "
+             "-DDIRECT_KV=%d -DDECODE_GH=%d",
              base, block_m, block_n, P->contiguous, cfg->softcap > 0.0f,
              job->sink_logits != NULL, band.dil > 1, rope, transposed,
-             !transposed && !rope && P->direct_kv);
+             !transposed && !rope && P->direct_kv, decode_gh);
+    const char *kname = stream ? "attend_decode" : "attend";
     cl_kernel kern;
-    swacl_status s = swacl_get_kernel(ctx, "attend.cl", opts, "attend", &kern);
+    swacl_status s = swacl_get_kernel(ctx, "attend.cl", opts, kname, &kern);
     if (s != SWACL_OK)
         return s;
 
     /* flash-decoding: when the query blocks alone cannot fill the device, split
        each group's key range across work-groups and merge afterwards */
     const int n_qblocks = (job->n_rows + block_m - 1) / block_m;
-    const long groups = (long)n_qblocks * cfg->n_kv_heads * job->n_batch;
+    const long groups = (long)n_qblocks * cfg->n_kv_heads * n_hchunks * job->n_batch;
     const long target = (long)ctx->caps.compute_units * (ctx->caps.type == SWACL_DEV_CPU ? 4 : 8);
     long reach = band.win_left >= SWACL_REACH_ALL ? (long)job->max_pos + 1
                                                   : (long)band.win_left + 1 + cfg->n_sink;
@@ -200,13 +209,26 @@ swacl_status swacl_attend(swacl_context *ctx, const swacl_attend_job *job)
     err |= clSetKernelArg(kern, a++, sizeof(float), &softcap);
     err |= clSetKernelArg(kern, a++, sizeof(int), &n_split);
     err |= clSetKernelArg(kern, a++, sizeof(cl_mem), rope ? &job->inv_freq : &job->q);
+    /* the streaming decode kernel appends the new rows itself */
+    const int append = stream && job->ring_k != NULL;
+    if (stream)
+        err |= clSetKernelArg(kern, a++, sizeof(int), &append);
     if (err != CL_SUCCESS)
-        return swacl_fail(ctx, SWACL_ERR_OPENCL, "clSetKernelArg(attend) failed");
+        return swacl_fail(ctx, SWACL_ERR_OPENCL, "clSetKernelArg(%s) failed", kname);
     size_t local[3] = {(size_t)block_m, (size_t)group, 1};
     size_t global[3] = {(size_t)n_qblocks * block_m, (size_t)cfg->n_heads,
                         (size_t)job->n_batch * n_split};
-    s = swacl_enqueue(ctx, kern, 3, global, local, "attend");
-    if (s != SWACL_OK || n_split == 1)
+    if (stream) {
+        local[0] = local[1] = 1;
+        global[0] = (size_t)n_split;
+        global[1] = (size_t)cfg->n_kv_heads * n_hchunks;
+        global[2] = (size_t)job->n_batch;
+    }
+    s = swacl_enqueue(ctx, kern, 3, global, local, kname);
+    if (s != SWACL_OK)
+        return s;
+    *appended = append;
+    if (n_split == 1)
         return s;
 
     cl_kernel merge;
@@ -289,7 +311,8 @@ swacl_status swacl_attention(swacl_context *ctx, const swacl_attn_config *cfg, i
     job.out = out;
     job.batch_info = info;
     job.sink_logits = sinks;
-    return swacl_attend(ctx, &job);
+    int appended;
+    return swacl_attend(ctx, &job, &appended);
 }
 
 swacl_status swacl_attention_host(swacl_context *ctx, const swacl_attn_config *cfg,

@@ -4,6 +4,7 @@
 #include "bincache.h"
 #include "internal.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -80,6 +81,9 @@ swacl_status swacl_context_device_info(const swacl_context *ctx, swacl_device_in
     if (!ctx || !out)
         return SWACL_ERR_INVALID_ARGUMENT;
     swacl_caps_to_info(&ctx->caps, out);
+    /* the parameter set this context was made with ($SWACL_PARAMS then, not now) */
+    snprintf(out->params, sizeof out->params, "%s", ctx->params.name);
+    swacl_params_describe(&ctx->params, out->params_detail, sizeof out->params_detail);
     return SWACL_OK;
 }
 

@@ -83,6 +83,8 @@ typedef struct swacl_params {
     int direct_kv;     /* 1 = below transpose_rows, read K/V from global memory unstaged */
     int decode_keys_per_split; /* flash-decoding: keys per split before splitting further */
     int max_chunk;     /* default tokens per prefill launch */
+    int stream_decode; /* 1 = decode by attend_decode: a work-item per kv head streams
+                          its keys for all the head's queries (CPUs) */
 } swacl_params;
 
 /* table lookup with vendor -> type fallbacks, then $SWACL_PARAMS overrides
@@ -181,7 +183,9 @@ typedef struct swacl_attend_job {
     cl_mem sink_logits;/* n_heads floats, or NULL */
     cl_mem inv_freq;   /* RoPE in cache: head_dim/2 frequencies, else NULL */
 } swacl_attend_job;
-swacl_status swacl_attend(swacl_context *ctx, const swacl_attend_job *job);
+/* launches attention for a job; *appended is set to 1 when the kernel also wrote
+   the job's K/V rows into the ring (streaming decode), so no append launch is due */
+swacl_status swacl_attend(swacl_context *ctx, const swacl_attend_job *job, int *appended);
 /* host variants: copies q, k, v into the context's scratch buffers, and gives a
  * scratch buffer for out of qbytes */
 swacl_status swacl_upload_qkv(swacl_context *ctx, size_t qbytes, size_t kvbytes, const void *q,

@@ -106,8 +106,9 @@ static swacl_status attend_and_append(swacl_cache *c, const cache_layer *L, int 
     job.ring_span = L->span;
     job.sink_logits = L->sink_dev;
     job.inv_freq = L->inv_freq_dev;
-    swacl_status s = swacl_attend(c->ctx, &job);
-    if (s != SWACL_OK)
+    int appended;
+    swacl_status s = swacl_attend(c->ctx, &job, &appended);
+    if (s != SWACL_OK || appended)
         return s;
     return launch_append(c, L, k, v, buf, info, info0, n_rows, n_batch);
 }

@@ -13,7 +13,8 @@ for file in attend append rope; do
     for shape in "-DHEAD_DIM=64 -DVEC=16" "-DHEAD_DIM=40 -DVEC=8" "-DHEAD_DIM=256 -DVEC=4"; do
         for io in "-DIO_HALF=0 -DKV_HALF=0" "-DIO_HALF=1 -DKV_HALF=1"; do
             for path in "-DK_TRANSPOSED=1" "-DK_TRANSPOSED=0 -DDIRECT_KV=0" \
-                        "-DK_TRANSPOSED=0 -DDIRECT_KV=1" "-DK_TRANSPOSED=1 -DCONTIGUOUS=0"; do
+                        "-DK_TRANSPOSED=0 -DDIRECT_KV=1" "-DK_TRANSPOSED=1 -DCONTIGUOUS=0" \
+                        "-DDECODE_GH=3" "-DDECODE_GH=8"; do
                 for feat in "" "-DHAS_SOFTCAP=1 -DHAS_SINK_LOGITS=1 -DHAS_DILATION=1" \
                             "-DHAS_ROPE=1 -DPOLY_EXP2=1 -DHAS_FMA=1"; do
                     case "$path$feat" in *DIRECT_KV=1*HAS_ROPE=1*) continue ;; esac

@@ -438,21 +438,14 @@ static int open_default(void **state)
     return 0;
 }
 
-/* the "gpu" row of runtime/params.c: interleaved (coalescing) tile staging */
-#define GPU_STYLE_PARAMS "contiguous=0,block_m=8,block_n=16,vec=4"
-
 static int open_gpu_style(void **state)
 {
     swacl_context *ctx;
-    /* the parameter set is read when a context is created */
-    setenv("SWACL_PARAMS", GPU_STYLE_PARAMS, 1);
-    const int opened = tu_open_context(&ctx);
-    unsetenv("SWACL_PARAMS");
-    if (!opened) {
+    if (!tu_open_context_params(&ctx, TU_GPU_PARAMS)) {
         ctx = NULL;
     } else if (ctx->params.contiguous != 0 || ctx->params.block_m != 8 ||
-               ctx->params.block_n != 16 || ctx->params.vec != 4) {
-        printf("SWACL_PARAMS=%s was not applied\n", GPU_STYLE_PARAMS);
+               ctx->params.block_n != 16 || ctx->params.vec != 4 || ctx->params.stream_decode) {
+        printf("SWACL_PARAMS=%s was not applied\n", TU_GPU_PARAMS);
         swacl_context_destroy(ctx);
         return -1;
     }

@@ -567,6 +567,7 @@ static void heads_and_head_dims(void **state)
         CASE(90, 50, 8, 2, 128, 9, 2, 1, SPLIT_COARSE),
         CASE(90, 50, 2, 2, 72, 0, 0, 1, SPLIT_COARSE),
         CASE(90, 50, 6, 2, 32, 16, 0, 1, SPLIT_WINDOW), /* groups of 3 */
+        CASE(90, 50, 12, 1, 64, 9, 2, 1, SPLIT_COARSE), /* decode: heads in runs of 8 + 4 */
     };
     RUN_TABLE(state, cases, 3);
 }
@@ -1682,6 +1683,22 @@ static void rope_helper(void **state)
         fail_msg("%d rope cases failed (above)", failed);
 }
 
+/* ---- the GPU parameter set --------------------------------------------------------- */
+
+/* Run with TU_GPU_PARAMS, so decode takes the general attention kernel (GPUs)
+ * instead of the streaming one: ring tiles, sinks, dilation, RoPE in cache, fp16. */
+static void gpu_params_decode(void **state)
+{
+    static const cache_case cases[] = {
+        CASE(100, 61, 4, 2, 32, 16, 4, 1, SPLIT_RANDOM),
+        CASE(100, 61, 4, 2, 64, 5, 1, 2, SPLIT_RANDOM, .kv_dtype = SWACL_F16),
+        CASE(100, 50, 4, 2, 64, 8, 4, 1, SPLIT_COARSE, IN_CACHE),
+        CASE(100, 60, 8, 1, 64, 0, 0, 1, SPLIT_COARSE, .max_context = 128, .softcap = 30.0f,
+             .sink_logits = 1, .api = API_CL_MEM),
+    };
+    RUN_TABLE(state, cases, 9);
+}
+
 /* ---- contexts -------------------------------------------------------------------- */
 
 static int open_default(void **state)
@@ -1689,6 +1706,15 @@ static int open_default(void **state)
     swacl_context *ctx;
     if (!tu_open_context(&ctx))
         ctx = NULL; /* every test of the group skips */
+    *state = ctx;
+    return 0;
+}
+
+static int open_gpu_style(void **state)
+{
+    swacl_context *ctx;
+    if (!tu_open_context_params(&ctx, TU_GPU_PARAMS))
+        ctx = NULL;
     *state = ctx;
     return 0;
 }
@@ -1713,6 +1739,10 @@ int main(void)
         cmocka_unit_test(device_bytes_fixed),
         cmocka_unit_test(rope_helper),
     };
+    const struct CMUnitTest gpu_params[] = {
+        cmocka_unit_test(gpu_params_decode),
+        cmocka_unit_test(batched_decode),
+    };
     const struct CMUnitTest bad_arguments[] = {
         cmocka_unit_test(create_rejects_bad_options),
         cmocka_unit_test_setup_teardown(cache_calls_reject_bad_arguments, fx_setup, fx_teardown),
@@ -1721,6 +1751,8 @@ int main(void)
     failed += cmocka_run_group_tests_name("cache_token_for_token", token_for_token, open_default,
                                           tu_close_context);
     failed += cmocka_run_group_tests_name("cache_sequences", sequences, open_default,
+                                          tu_close_context);
+    failed += cmocka_run_group_tests_name("cache_gpu_params", gpu_params, open_gpu_style,
                                           tu_close_context);
     failed += cmocka_run_group_tests_name("cache_bad_arguments", bad_arguments, open_default,
                                           tu_close_context);

@@ -1,5 +1,6 @@
 /* testutil.c — shared test helpers (see testutil.h): random data, context opening
  * with a clean skip, canaries, the tolerance table and the list of invalid inputs. */
+#define _POSIX_C_SOURCE 200809L /* setenv, unsetenv */
 #include "testutil.h"
 
 #include "internal.h" /* SWACL_REACH_ALL, the largest window * dilation + 1 */
@@ -83,6 +84,22 @@ int tu_open_context(swacl_context **ctx)
     }
     fail_msg("swacl_context_create: %s: %s", swacl_status_string(st), swacl_last_error(NULL));
     return 0;
+}
+
+int tu_open_context_params(swacl_context **ctx, const char *params)
+{
+    setenv("SWACL_PARAMS", params, 1);
+    const int opened = tu_open_context(ctx);
+    unsetenv("SWACL_PARAMS");
+    if (!opened)
+        return 0;
+    swacl_device_info info;
+    if (swacl_context_device_info(*ctx, &info) != SWACL_OK || strcmp(info.params, "override")) {
+        swacl_context_destroy(*ctx);
+        *ctx = NULL;
+        fail_msg("SWACL_PARAMS=%s was not applied", params);
+    }
+    return 1;
 }
 
 /* ---- canaries ---- */
