@@ -112,16 +112,17 @@ swacl_status swacl_attend(swacl_context *ctx, const swacl_attend_job *job, int *
 
     const int rope = job->inv_freq != NULL;
     const int vec = swacl_vec_width(P, hd, rope);
-    /* keys per tile: a multiple of the vector width that fits K and V tiles in
-       local memory */
-    const int n_step = vec > 8 ? vec : 8; /* the kernel unrolls key loops by 8 */
-    int block_n = P->block_n < n_step ? n_step : P->block_n - P->block_n % n_step;
-    while (block_n > n_step && (uint64_t)2 * block_n * hd * 4 + 1024 > ctx->caps.local_mem)
-        block_n -= n_step;
-
     /* decode on CPUs: one work-item per (kv head, run of up to 8 query heads),
        streaming its keys; otherwise work-groups of block_m queries x G heads */
     const int stream = job->n_rows == 1 && P->stream_decode;
+    /* keys per tile: a multiple of the vector width that fits K and V tiles in
+       local memory */
+    const int n_step = vec > 8 ? vec : 8; /* the kernel unrolls key loops by 8 */
+    const int want_n = stream && P->decode_block_n > 0 ? P->decode_block_n : P->block_n;
+    int block_n = want_n < n_step ? n_step : want_n - want_n % n_step;
+    while (block_n > n_step && (uint64_t)2 * block_n * hd * 4 + 1024 > ctx->caps.local_mem)
+        block_n -= n_step;
+
     const int decode_gh = stream ? (group < 8 ? group : 8) : 0;
     const int n_hchunks = stream ? (group + decode_gh - 1) / decode_gh : 1;
     int block_m = stream ? 1 : P->block_m < job->n_rows ? P->block_m : next_pow2(job->n_rows);

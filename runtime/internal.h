@@ -85,6 +85,7 @@ typedef struct swacl_params {
     int max_chunk;     /* default tokens per prefill launch */
     int stream_decode; /* 1 = decode by attend_decode: a work-item per kv head streams
                           its keys for all the head's queries (CPUs) */
+    int decode_block_n;/* keys per tile of attend_decode; 0 = block_n */
 } swacl_params;
 
 /* table lookup with vendor -> type fallbacks, then $SWACL_PARAMS overrides
