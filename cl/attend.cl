@@ -613,10 +613,6 @@ __kernel void attend_decode(__global const io_t *q, __global const io_t *k,
             const long off0 = tile_key_offset(&ta, jj);
             const long off1 = jj + 1 < jn ? tile_key_offset(&ta, jj + 1) : off0;
             VT k0[N_VEC], k1[N_VEC];
-#ifdef PREFETCH_ROWS
-            prefetch(ring_k + off0 + PREFETCH_ROWS * HEAD_DIM, 2 * HEAD_DIM);
-            prefetch(ring_v + off0 + PREFETCH_ROWS * HEAD_DIM, 2 * HEAD_DIM);
-#endif
             if (from_ring)
                 LOAD_ROWS(ring_k, ring_v, LOAD_KV, KV_HALF);
             else
