@@ -156,6 +156,68 @@ inline int tile_interior(const segment *seg, int j0, int jn, int i_first, int i_
 #endif
 }
 
+/* One online-softmax step of a query row over a tile: its BLOCK_N scores sc (base
+ * 2, softcap still to apply) are capped, masked to the band unless the tile is
+ * interior, their max is folded into *m and their weights' sum into *l, and the
+ * weights are left in p. Returns alpha, the factor the row's earlier accumulation
+ * takes. */
+inline float softmax_step(VT *sc, float *p, int interior, int i, int j0, int jn, int n_sink,
+                          int win_left, int win_right, int dil, int causal, float softcap,
+                          float *m, float *l)
+{
+#if HAS_SOFTCAP
+    for (int c = 0; c < BLOCK_N / VEC; c++)
+        sc[c] = softcap * tanh(sc[c] / softcap) * LOG2E;
+#endif
+    if (!interior) {
+        for (int c = 0; c < BLOCK_N / VEC; c++)
+            VSTORE_F(sc[c], c, p);
+        for (int jj = 0; jj < BLOCK_N; jj++)
+            if (jj >= jn || !band_visible(i, j0 + jj, n_sink, win_left, win_right, dil, causal))
+                p[jj] = -INFINITY;
+        for (int c = 0; c < BLOCK_N / VEC; c++)
+            sc[c] = VLOAD_F(c, p);
+    }
+    VT mv = sc[0];
+    for (int c = 1; c < BLOCK_N / VEC; c++)
+        mv = fmax(mv, sc[c]);
+    const float m_new = fmax(*m, HMAX(mv));
+    const float alpha = exp2(*m - m_new);
+    VT lv = (VT)(0.0f);
+    for (int c = 0; c < BLOCK_N / VEC; c++) {
+        const VT pv = EXP2(sc[c] - (VT)(m_new));
+        lv += pv;
+        VSTORE_F(pv, c, p);
+    }
+    *l = *l * alpha + HSUM(lv);
+    *m = m_new;
+    return alpha;
+}
+
+/* A query row's result for head h: with n_split > 1 its partial (max, sum, acc) at
+ * p for attend_merge, else acc normalised (the head's sink logit included) at o. */
+inline void write_row(float m, float l, const VT *acc, int n_split, __global float *p,
+                      __global const float *sink_logits, int h, __global io_t *o)
+{
+    if (n_split > 1) {
+        p[0] = m;
+        p[1] = l;
+        for (int c = 0; c < N_VEC; c++)
+            VSTORE_F(acc[c], c, p + 2);
+        return;
+    }
+    float a = 1.0f;
+#if HAS_SINK_LOGITS
+    const float sl = sink_logits[h] * LOG2E;
+    const float m2 = fmax(m, sl);
+    a = exp2(m - m2);
+    l = l * a + exp2(sl - m2);
+#endif
+    const float inv = l > 0.0f ? a / l : 0.0f; /* no visible key: zeros, never NaN */
+    for (int c = 0; c < N_VEC; c++)
+        STORE_IO(acc[c] * inv, c, o);
+}
+
 /* Where a tile's keys live: key jj of the tile starting at position j0 is at
  * element offset base + jj * step, less wrap once jj >= wrap_at. Ring tiles
  * never straddle n_sink and cover fewer than span positions (the ring part of
@@ -386,32 +448,9 @@ __kernel void attend(__global const io_t *q, __global const io_t *k, __global co
                 sc[c] = VLOAD_F(c, row_s);
         }
 #endif
-#if HAS_SOFTCAP
-        for (int c = 0; c < BLOCK_N / VEC; c++)
-            sc[c] = softcap * tanh(sc[c] / softcap) * LOG2E;
-#endif
         float p[BLOCK_N];
-        if (!interior) {
-            for (int c = 0; c < BLOCK_N / VEC; c++)
-                VSTORE_F(sc[c], c, p);
-            for (int jj = 0; jj < BLOCK_N; jj++)
-                if (jj >= jn || !band_visible(i, j0 + jj, n_sink, win_left, win_right, dil, causal))
-                    p[jj] = -INFINITY;
-            for (int c = 0; c < BLOCK_N / VEC; c++)
-                sc[c] = VLOAD_F(c, p);
-        }
-        VT mv = sc[0];
-        for (int c = 1; c < BLOCK_N / VEC; c++)
-            mv = fmax(mv, sc[c]);
-        const float m_new = fmax(m, HMAX(mv));
-        const float alpha = exp2(m - m_new);
-        VT lv = (VT)(0.0f);
-        for (int c = 0; c < BLOCK_N / VEC; c++) {
-            const VT pv = EXP2(sc[c] - (VT)(m_new));
-            lv += pv;
-            VSTORE_F(pv, c, p);
-        }
-        l = l * alpha + HSUM(lv);
+        const float alpha = softmax_step(sc, p, interior, i, j0, jn, n_sink, win_left, win_right,
+                                         dil, causal, softcap, &m, &l);
 #if N_VEC >= 8
         /* weighted values, key by key into N_VEC register accumulators (8 to 32:
            enough independent chains); one broadcast weight serves a whole row */
@@ -452,7 +491,6 @@ __kernel void attend(__global const io_t *q, __global const io_t *k, __global co
             acc[c] = ((a0 + a1) + (a2 + a3)) + ((a4 + a5) + (a6 + a7));
         }
 #endif
-        m = m_new;
 #undef K_VEC
 #undef V_VEC
         /* the tile is overwritten next */
@@ -461,29 +499,10 @@ __kernel void attend(__global const io_t *q, __global const io_t *k, __global co
 
     if (!valid)
         return;
-    const long row = (long)row0 + qi;
-    if (n_split > 1) {
-        const long prow = (long)b * n_rows + qi; /* launch-local row */
-        __global float *p = partial + ((prow * n_heads + h) * n_split + split) * (2 + HEAD_DIM);
-        p[0] = m;
-        p[1] = l;
-        for (int c = 0; c < N_VEC; c++)
-            VSTORE_F(acc[c], c, p + 2);
-        return;
-    }
-#if HAS_SINK_LOGITS
-    {
-        const float sl = sink_logits[h] * LOG2E;
-        const float m2 = fmax(m, sl);
-        const float a = exp2(m - m2);
-        l = l * a + exp2(sl - m2);
-        for (int c = 0; c < N_VEC; c++)
-            acc[c] *= a;
-    }
-#endif
-    const float inv = l > 0.0f ? 1.0f / l : 0.0f; /* no visible key: zeros, never NaN */
-    for (int c = 0; c < N_VEC; c++)
-        STORE_IO(acc[c] * inv, c, out + (row * n_heads + h) * HEAD_DIM);
+    const long prow = (long)b * n_rows + qi; /* launch-local row */
+    write_row(m, l, acc, n_split,
+              partial + ((prow * n_heads + h) * n_split + split) * (2 + HEAD_DIM), sink_logits, h,
+              out + (((long)row0 + qi) * n_heads + h) * HEAD_DIM);
 }
 
 #endif /* DECODE_GH == 0 */
@@ -646,36 +665,10 @@ __kernel void attend_decode(__global const io_t *q, __global const io_t *k,
         const int interior = tile_interior(&seg[s], j0, jn, i, i, win_left, win_right);
         for (int g = 0; g < DECODE_GH; g++) {
             VT sv[BLOCK_N / VEC];
-            for (int c = 0; c < BLOCK_N / VEC; c++) {
-#if HAS_SOFTCAP
-                sv[c] = softcap * tanh(VLOAD_F(c, sc[g]) / softcap) * LOG2E;
-#else
+            for (int c = 0; c < BLOCK_N / VEC; c++)
                 sv[c] = VLOAD_F(c, sc[g]);
-#endif
-            }
-            if (!interior) {
-                for (int c = 0; c < BLOCK_N / VEC; c++)
-                    VSTORE_F(sv[c], c, sc[g]);
-                for (int jj = 0; jj < BLOCK_N; jj++)
-                    if (jj >= jn ||
-                        !band_visible(i, j0 + jj, n_sink, win_left, win_right, dil, causal))
-                        sc[g][jj] = -INFINITY;
-                for (int c = 0; c < BLOCK_N / VEC; c++)
-                    sv[c] = VLOAD_F(c, sc[g]);
-            }
-            VT mv = sv[0];
-            for (int c = 1; c < BLOCK_N / VEC; c++)
-                mv = fmax(mv, sv[c]);
-            const float m_new = fmax(m[g], HMAX(mv));
-            const float alpha = exp2(m[g] - m_new);
-            VT lv = (VT)(0.0f);
-            for (int c = 0; c < BLOCK_N / VEC; c++) {
-                const VT pv = EXP2(sv[c] - (VT)(m_new));
-                lv += pv;
-                VSTORE_F(pv, c, sc[g]);
-            }
-            l[g] = l[g] * alpha + HSUM(lv);
-            m[g] = m_new;
+            const float alpha = softmax_step(sv, sc[g], interior, i, j0, jn, n_sink, win_left,
+                                             win_right, dil, causal, softcap, &m[g], &l[g]);
             /* weighted values into registers, key by key */
             VT o[N_VEC];
 #pragma unroll
@@ -706,24 +699,9 @@ __kernel void attend_decode(__global const io_t *q, __global const io_t *k,
 
     for (int g = 0; g < n_g; g++) {
         const int h = h0 + g;
-        if (n_split > 1) {
-            __global float *p = partial + (((long)b * n_heads + h) * n_split + split) * (2 + HEAD_DIM);
-            p[0] = m[g];
-            p[1] = l[g];
-            for (int c = 0; c < N_VEC; c++)
-                VSTORE_F(acc[g][c], c, p + 2);
-            continue;
-        }
-        float lg = l[g], a = 1.0f;
-#if HAS_SINK_LOGITS
-        const float sl = sink_logits[h] * LOG2E;
-        const float m2 = fmax(m[g], sl);
-        a = exp2(m[g] - m2);
-        lg = lg * a + exp2(sl - m2);
-#endif
-        const float inv = lg > 0.0f ? a / lg : 0.0f; /* no visible key: zeros, never NaN */
-        for (int c = 0; c < N_VEC; c++)
-            STORE_IO(acc[g][c] * inv, c, out + ((long)row0 * n_heads + h) * HEAD_DIM);
+        write_row(m[g], l[g], acc[g], n_split,
+                  partial + (((long)b * n_heads + h) * n_split + split) * (2 + HEAD_DIM),
+                  sink_logits, h, out + ((long)row0 * n_heads + h) * HEAD_DIM);
     }
 }
 #endif /* DECODE_GH > 0 */
