@@ -134,17 +134,18 @@ swacl_status swacl_attend(swacl_context *ctx, const swacl_attend_job *job, int *
                           group, ctx->caps.max_wg_size);
 
     /* K staged transposed when many rows share a tile; with few rows, CPUs read
-       K/V rows directly (in-kernel RoPE turns staged keys, so it always stages) */
-    const int transposed = block_m * group >= P->transpose_rows;
+       K/V rows directly (in-kernel RoPE turns staged keys, so it always stages).
+       attend_decode stages nothing: it gets fixed values, one program per variant. */
+    const int transposed = !stream && block_m * group >= P->transpose_rows;
+    const int direct_kv = !stream && !transposed && !rope && P->direct_kv;
     char base[256], opts[512];
     swacl_base_options(ctx, hd, vec, cfg->dtype, cfg->kv_dtype, base, sizeof base);
     snprintf(opts, sizeof opts,
              "%s -DBLOCK_M=%d -DBLOCK_N=%d -DCONTIGUOUS=%d -DHAS_SOFTCAP=%d "
              "-DHAS_SINK_LOGITS=%d -DHAS_DILATION=%d -DHAS_ROPE=%d -DK_TRANSPOSED=%d "
              "-DDIRECT_KV=%d -DDECODE_GH=%d",
-             base, block_m, block_n, P->contiguous, cfg->softcap > 0.0f,
-             job->sink_logits != NULL, band.dil > 1, rope, transposed,
-             !transposed && !rope && P->direct_kv, decode_gh);
+             base, block_m, block_n, !stream && P->contiguous, cfg->softcap > 0.0f,
+             job->sink_logits != NULL, band.dil > 1, rope, transposed, direct_kv, decode_gh);
     const char *kname = stream ? "attend_decode" : "attend";
     cl_kernel kern;
     swacl_status s = swacl_get_kernel(ctx, "attend.cl", opts, kname, &kern);
