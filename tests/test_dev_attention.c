@@ -1,8 +1,7 @@
 /* test_dev_attention.c — one-shot attention on the device (swacl_attention_host
  * and the cl_mem swacl_attention) against the float64 reference, as seeded
  * table-driven sweeps over shapes, masks, score options and dtypes. */
-#define _POSIX_C_SOURCE 200809L /* setenv, unsetenv */
-#include "internal.h" /* ctx->params (is an override applied?), SWACL_REACH_ALL */
+#include "internal.h" /* SWACL_REACH_ALL */
 #include "testutil.h"
 
 #include <setjmp.h>
@@ -427,33 +426,6 @@ static void gpu_params_device_buffers(void **state)
     run_table(ctx, cases, sizeof cases / sizeof cases[0], API_CL_MEM, 14);
 }
 
-/* ---- contexts -------------------------------------------------------------------- */
-
-static int open_default(void **state)
-{
-    swacl_context *ctx;
-    if (!tu_open_context(&ctx))
-        ctx = NULL; /* every test of the group skips */
-    *state = ctx;
-    return 0;
-}
-
-static int open_gpu_style(void **state)
-{
-    swacl_context *ctx;
-    if (!tu_open_context_params(&ctx, TU_GPU_PARAMS)) {
-        ctx = NULL;
-    } else if (ctx->params.contiguous != 0 || ctx->params.block_m != 8 ||
-               ctx->params.block_n != 16 || ctx->params.vec != 4 || ctx->params.stream_decode) {
-        printf("SWACL_PARAMS=%s was not applied\n", TU_GPU_PARAMS);
-        swacl_context_destroy(ctx);
-        return -1;
-    }
-    *state = ctx;
-    return 0;
-}
-
-
 int main(void)
 {
     const struct CMUnitTest shapes[] = {
@@ -481,13 +453,15 @@ int main(void)
         cmocka_unit_test(gpu_params_device_buffers),
     };
     int failed = 0;
-    failed += cmocka_run_group_tests_name("attention_shapes", shapes, open_default, tu_close_context);
-    failed += cmocka_run_group_tests_name("attention_masks", masks, open_default, tu_close_context);
-    failed += cmocka_run_group_tests_name("attention_scores_and_fp16", scores, open_default,
+    failed += cmocka_run_group_tests_name("attention_shapes", shapes, tu_open_group,
                                           tu_close_context);
-    failed += cmocka_run_group_tests_name("attention_cl_mem_api", buffers, open_default,
+    failed += cmocka_run_group_tests_name("attention_masks", masks, tu_open_group,
+                                          tu_close_context);
+    failed += cmocka_run_group_tests_name("attention_scores_and_fp16", scores, tu_open_group,
+                                          tu_close_context);
+    failed += cmocka_run_group_tests_name("attention_cl_mem_api", buffers, tu_open_group,
                                           tu_close_context);
     failed += cmocka_run_group_tests_name("attention_gpu_params_forced", gpu_path,
-                                          open_gpu_style, tu_close_context);
+                                          tu_open_group_gpu, tu_close_context);
     return failed ? 1 : 0;
 }

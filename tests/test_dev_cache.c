@@ -1699,27 +1699,6 @@ static void gpu_params_decode(void **state)
     RUN_TABLE(state, cases, 9);
 }
 
-/* ---- contexts -------------------------------------------------------------------- */
-
-static int open_default(void **state)
-{
-    swacl_context *ctx;
-    if (!tu_open_context(&ctx))
-        ctx = NULL; /* every test of the group skips */
-    *state = ctx;
-    return 0;
-}
-
-static int open_gpu_style(void **state)
-{
-    swacl_context *ctx;
-    if (!tu_open_context_params(&ctx, TU_GPU_PARAMS))
-        ctx = NULL;
-    *state = ctx;
-    return 0;
-}
-
-
 int main(void)
 {
     const struct CMUnitTest token_for_token[] = {
@@ -1748,13 +1727,13 @@ int main(void)
         cmocka_unit_test_setup_teardown(cache_calls_reject_bad_arguments, fx_setup, fx_teardown),
     };
     int failed = 0;
-    failed += cmocka_run_group_tests_name("cache_token_for_token", token_for_token, open_default,
+    failed += cmocka_run_group_tests_name("cache_token_for_token", token_for_token, tu_open_group,
                                           tu_close_context);
-    failed += cmocka_run_group_tests_name("cache_sequences", sequences, open_default,
+    failed += cmocka_run_group_tests_name("cache_sequences", sequences, tu_open_group,
                                           tu_close_context);
-    failed += cmocka_run_group_tests_name("cache_gpu_params", gpu_params, open_gpu_style,
+    failed += cmocka_run_group_tests_name("cache_gpu_params", gpu_params, tu_open_group_gpu,
                                           tu_close_context);
-    failed += cmocka_run_group_tests_name("cache_bad_arguments", bad_arguments, open_default,
+    failed += cmocka_run_group_tests_name("cache_bad_arguments", bad_arguments, tu_open_group,
                                           tu_close_context);
     return failed ? 1 : 0;
 }

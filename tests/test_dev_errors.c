@@ -354,18 +354,6 @@ static void attention_device_buffers_too_small(void **state)
         fail_msg("%d undersized buffers not rejected (listed above)", failed);
 }
 
-/* ---- contexts ---------------------------------------------------------------------- */
-
-static int open_default(void **state)
-{
-    swacl_context *ctx;
-    if (!tu_open_context(&ctx))
-        ctx = NULL; /* the group's tests skip */
-    *state = ctx;
-    return 0;
-}
-
-
 int main(void)
 {
     const struct CMUnitTest status[] = {
@@ -384,7 +372,7 @@ int main(void)
     int failed = 0;
     failed += cmocka_run_group_tests_name("status_strings", status, NULL, NULL);
     failed += cmocka_run_group_tests_name("context_errors", context, NULL, NULL);
-    failed += cmocka_run_group_tests_name("attention_errors", attention, open_default,
+    failed += cmocka_run_group_tests_name("attention_errors", attention, tu_open_group,
                                           tu_close_context);
     return failed ? 1 : 0;
 }

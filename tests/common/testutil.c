@@ -3,7 +3,7 @@
 #define _POSIX_C_SOURCE 200809L /* setenv, unsetenv */
 #include "testutil.h"
 
-#include "internal.h" /* SWACL_REACH_ALL, the largest window * dilation + 1 */
+#include "internal.h" /* SWACL_REACH_ALL (the largest window * dilation + 1), ctx->params */
 
 #include <setjmp.h>
 #include <stdarg.h>
@@ -86,20 +86,32 @@ int tu_open_context(swacl_context **ctx)
     return 0;
 }
 
-int tu_open_context_params(swacl_context **ctx, const char *params)
+int tu_open_group(void **state)
 {
-    setenv("SWACL_PARAMS", params, 1);
-    const int opened = tu_open_context(ctx);
+    swacl_context *ctx;
+    if (!tu_open_context(&ctx))
+        ctx = NULL; /* every test of the group skips */
+    *state = ctx;
+    return 0;
+}
+
+int tu_open_group_gpu(void **state)
+{
+    swacl_context *ctx;
+    /* the parameter set is read when a context is created */
+    setenv("SWACL_PARAMS", TU_GPU_PARAMS, 1);
+    const int opened = tu_open_context(&ctx);
     unsetenv("SWACL_PARAMS");
-    if (!opened)
-        return 0;
-    swacl_device_info info;
-    if (swacl_context_device_info(*ctx, &info) != SWACL_OK || strcmp(info.params, "override")) {
-        swacl_context_destroy(*ctx);
-        *ctx = NULL;
-        fail_msg("SWACL_PARAMS=%s was not applied", params);
+    if (!opened) {
+        ctx = NULL;
+    } else if (ctx->params.contiguous != 0 || ctx->params.block_m != 8 ||
+               ctx->params.block_n != 16 || ctx->params.vec != 4 || ctx->params.stream_decode) {
+        printf("SWACL_PARAMS=%s was not applied\n", TU_GPU_PARAMS);
+        swacl_context_destroy(ctx);
+        return -1;
     }
-    return 1;
+    *state = ctx;
+    return 0;
 }
 
 /* ---- canaries ---- */

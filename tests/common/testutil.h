@@ -36,12 +36,14 @@ double   tu_elem(const void *base, size_t i, swacl_dtype dtype);
  * With no OpenCL device at all it prints why and returns 0, and the caller calls
  * cmocka's skip(). Any other failure fails the current test. */
 int tu_open_context(swacl_context **ctx);
-/* The same with $SWACL_PARAMS set to params while the context is made (the
- * parameter set is read then); fails the test if the override was not applied. */
-int tu_open_context_params(swacl_context **ctx, const char *params);
-/* the "gpu" rows of runtime/params.c (interleaved, coalescing tile staging; decode
-   by the general kernel), forced on any device so the GPU code path runs on CPUs */
+/* cmocka group setup: a context on the default device in *state, or NULL when
+ * there is none (the group's tests then skip) */
+int tu_open_group(void **state);
+/* the same with the "gpu" rows of runtime/params.c (interleaved, coalescing tile
+ * staging; decode by the general kernel) forced through $SWACL_PARAMS, so the GPU
+ * code path runs on CPUs too; fails the group if the override is not applied */
 #define TU_GPU_PARAMS "contiguous=0,block_m=8,block_n=16,vec=4,stream_decode=0"
+int tu_open_group_gpu(void **state);
 /* cmocka group teardown: destroys the context a group setup left in *state */
 int tu_close_context(void **state);
 
