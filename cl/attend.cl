@@ -53,12 +53,20 @@
 #ifndef HAS_DILATION
 #define HAS_DILATION 0 /* compile in the (i - j) % dil test */
 #endif
+#ifndef TILED
+#define TILED 0       /* 1 = build attend_tiled, the cooperative work-group kernel
+                         for GPUs (its own tile defines below), instead of attend */
+#endif
 #ifndef DECODE_GH
 #define DECODE_GH 0   /* > 0: build attend_decode with this many query heads per
                          work-item instead of attend */
 #endif
 
+#if TILED
+#define WG_SIZE (WG_M * WG_N)
+#else
 #define WG_SIZE (BLOCK_M * (int)get_local_size(1)) /* G = local size 1 */
+#endif
 #define LOG2E 1.4426950408889634f
 /* finite "minus infinity" for the running max: exp2(m_old - m_new) stays defined
  * even while every key so far was masked */
@@ -73,7 +81,7 @@ typedef struct segment {
 } segment;
 
 /* appends [a, b) split at the chunk start pos0 (ring before, fresh after) */
-inline int add_segments(segment *seg, int n, int a, int b, int pos0, int all_visible,
+static inline int add_segments(segment *seg, int n, int a, int b, int pos0, int all_visible,
                         int sink_keys)
 {
     const int cut = clamp(pos0, a, max(a, b));
@@ -84,7 +92,7 @@ inline int add_segments(segment *seg, int n, int a, int b, int pos0, int all_vis
     return n;
 }
 
-inline int band_visible(int i, int j, int n_sink, int win_left, int win_right, int dil,
+static inline int band_visible(int i, int j, int n_sink, int win_left, int win_right, int dil,
                         int causal)
 {
     if (j < n_sink)
@@ -102,7 +110,7 @@ inline int band_visible(int i, int j, int n_sink, int win_left, int win_right, i
  * pinned sinks before the band, the band split where sink keys end, and (when
  * not causal) sinks after the band; each split again at the chunk start pos0.
  * At most 8. */
-inline int band_segments(segment *seg, int i_first, int i_last, int key_end, int pos0,
+static inline int band_segments(segment *seg, int i_first, int i_last, int key_end, int pos0,
                          int n_sink, int win_left, int win_right, int causal)
 {
     const int lo = max(0, i_first - win_left);
@@ -116,11 +124,11 @@ inline int band_segments(segment *seg, int i_first, int i_last, int key_end, int
     return n;
 }
 
-inline int segment_tiles(const segment *s) { return (s->j_end - s->j_begin + BLOCK_N - 1) / BLOCK_N; }
+static inline int segment_tiles(const segment *s) { return (s->j_end - s->j_begin + BLOCK_N - 1) / BLOCK_N; }
 
 /* tiles [t_begin, t_end) of the segments that flash-decoding split `split` of
    n_split takes (contiguous, so each split streams its own range) */
-inline void split_tiles(const segment *seg, int n_seg, int split, int n_split, int *t_begin,
+static inline void split_tiles(const segment *seg, int n_seg, int split, int n_split, int *t_begin,
                         int *t_end)
 {
     int n_tiles = 0;
@@ -133,7 +141,7 @@ inline void split_tiles(const segment *seg, int n_seg, int split, int n_split, i
 /* Tile t's first key *j0 and its key count (returned): moves (*s, *tile0) to the
    segment holding tile t and the index of that segment's first tile; tiles are
    visited in increasing order. */
-inline int seek_tile(const segment *seg, int t, int *s, int *tile0, int *j0)
+static inline int seek_tile(const segment *seg, int t, int *s, int *tile0, int *j0)
 {
     while (t - *tile0 >= segment_tiles(&seg[*s])) {
         *tile0 += segment_tiles(&seg[*s]);
@@ -145,7 +153,7 @@ inline int seek_tile(const segment *seg, int t, int *s, int *tile0, int *j0)
 
 /* a full tile that queries [i_first, i_last] all see whole needs no mask
    (dilated bands always do) */
-inline int tile_interior(const segment *seg, int j0, int jn, int i_first, int i_last,
+static inline int tile_interior(const segment *seg, int j0, int jn, int i_first, int i_last,
                          int win_left, int win_right)
 {
 #if HAS_DILATION
@@ -156,12 +164,65 @@ inline int tile_interior(const segment *seg, int j0, int jn, int i_first, int i_
 #endif
 }
 
+/* The same key ranges as band_segments, held in scalars rather than an
+ * indexed array (which GPU compilers place in off-chip stack memory): pinned
+ * sinks before the band (every row sees them), the band's sink keys, the rest
+ * of the band, and (not causal) sinks after the band. Ranges are not split at
+ * the chunk start: a tile takes each key from the ring or the chunk by position.
+ * Tiles are numbered through the ranges in order, so tile t maps to a range by
+ * three comparisons. */
+typedef struct key_ranges {
+    int lo0, hi0, lo1, hi1, lo2, hi2, lo3, hi3;
+    int end0, end1, end2, n_tiles; /* tiles up to the end of each range */
+} key_ranges;
+
+static inline int range_tiles(int lo, int hi) { return (hi - lo + BLOCK_N - 1) / BLOCK_N; }
+
+static inline key_ranges band_ranges(int i_first, int i_last, int key_end, int n_sink,
+                                     int win_left, int win_right, int causal)
+{
+    key_ranges r;
+    const int lo = max(0, i_first - win_left);
+    const int hi = min(key_end, (int)min((long)i_last + win_right + 1, (long)key_end));
+    r.lo0 = 0;
+    r.hi0 = min(n_sink, lo);
+    r.lo1 = lo;
+    r.hi1 = clamp(n_sink, lo, max(lo, hi));
+    r.lo2 = r.hi1;
+    r.hi2 = max(r.hi1, hi);
+    r.lo3 = hi;
+    r.hi3 = !causal && hi < n_sink ? min(n_sink, key_end) : hi;
+    r.end0 = range_tiles(r.lo0, r.hi0);
+    r.end1 = r.end0 + range_tiles(r.lo1, r.hi1);
+    r.end2 = r.end1 + range_tiles(r.lo2, r.hi2);
+    r.n_tiles = r.end2 + range_tiles(r.lo3, r.hi3);
+    return r;
+}
+
+/* Tile t's first key *j0, its range (0-3) and its key count (returned); the
+   ranges are shared by a work-group in local memory */
+static inline int range_tile(__local const key_ranges *r, int t, int *j0, int *range)
+{
+    int lo, hi, first;
+    if (t < r->end0) {
+        *range = 0, lo = r->lo0, hi = r->hi0, first = 0;
+    } else if (t < r->end1) {
+        *range = 1, lo = r->lo1, hi = r->hi1, first = r->end0;
+    } else if (t < r->end2) {
+        *range = 2, lo = r->lo2, hi = r->hi2, first = r->end1;
+    } else {
+        *range = 3, lo = r->lo3, hi = r->hi3, first = r->end2;
+    }
+    *j0 = lo + (t - first) * BLOCK_N;
+    return min(BLOCK_N, hi - *j0);
+}
+
 /* One online-softmax step of a query row over a tile: its BLOCK_N scores sc (base
  * 2, softcap still to apply) are capped, masked to the band unless the tile is
  * interior, their max is folded into *m and their weights' sum into *l, and the
  * weights are left in p. Returns alpha, the factor the row's earlier accumulation
  * takes. */
-inline float softmax_step(VT *sc, float *p, int interior, int i, int j0, int jn, int n_sink,
+static inline float softmax_step(VT *sc, float *p, int interior, int i, int j0, int jn, int n_sink,
                           int win_left, int win_right, int dil, int causal, float softcap,
                           float *m, float *l)
 {
@@ -196,7 +257,7 @@ inline float softmax_step(VT *sc, float *p, int interior, int i, int j0, int jn,
 
 /* A query row's result for head h: with n_split > 1 its partial (max, sum, acc) at
  * p for attend_merge, else acc normalised (the head's sink logit included) at o. */
-inline void write_row(float m, float l, const VT *acc, int n_split, __global float *p,
+static inline void write_row(float m, float l, const VT *acc, int n_split, __global float *p,
                       __global const float *sink_logits, int h, __global io_t *o)
 {
     if (n_split > 1) {
@@ -228,7 +289,7 @@ typedef struct tile_addr {
     int wrap_at;
 } tile_addr;
 
-inline tile_addr tile_address(int j0, int from_ring, int pos0, int row0, int ring_seq,
+static inline tile_addr tile_address(int j0, int from_ring, int pos0, int row0, int ring_seq,
                               int n_sink, int span, int n_kv_heads, int kvh)
 {
     tile_addr a;
@@ -247,12 +308,388 @@ inline tile_addr tile_address(int j0, int from_ring, int pos0, int row0, int rin
     return a;
 }
 
-inline long tile_key_offset(const tile_addr *a, int jj)
+static inline long tile_key_offset(const tile_addr *a, int jj)
 {
     return a->base + jj * a->step - (jj >= a->wrap_at ? a->wrap : 0);
 }
 
-#if DECODE_GH == 0
+#if TILED
+/* attend_tiled — the same attention for GPUs, FlashAttention-2 style: a
+ * work-group of WG_M x WG_N work-items owns BLOCK_M rows, where a row is one
+ * (query, query head) pair: the G query heads of the group's kv head fold into
+ * the rows, so each K/V tile is staged once for all of them. Q, K and V tiles
+ * live in local memory, loaded by coalesced vector reads; S = Q.K^T and
+ * O += P.V are register-blocked micro-GEMMs (as in CLBlast's xgemm): a
+ * work-item holds an MWI x NWI patch of S and an MWI x DWI patch of O, no
+ * array sized by HEAD_DIM. Rows are shared out round-robin (work-item tm owns
+ * rows tm, tm + WG_M, ...), as are keys and head_dim columns, so neighbouring
+ * work-items touch neighbouring local-memory words. Row maxima are reduced
+ * across the WG_N work-items of a row through local memory; row sums stay
+ * partial per work-item until the end.
+ *
+ * Local (WG_M * WG_N, 1, 1), global (n_blocks * WG_M * WG_N, n_kv_heads,
+ * n_batch * n_split) with n_blocks = ceil(n_rows * G / BLOCK_M); arguments,
+ * partials and outputs as attend. Decode is the same kernel with one query per
+ * batch entry (BLOCK_M about G) and the keys split across work-groups. */
+#ifndef WG_M
+#define WG_M 8        /* work-items along rows */
+#endif
+#ifndef WG_N
+#define WG_N 16       /* work-items along keys (S) and head_dim columns (O) */
+#endif
+#ifndef DVEC
+#define DVEC 4        /* head_dim columns per vector in O (HEAD_DIM % (WG_N*DVEC) == 0) */
+#endif
+#define MWI (BLOCK_M / WG_M)         /* rows per work-item */
+#define NWI (BLOCK_N / WG_N)         /* keys per work-item in S */
+#define DX (HEAD_DIM / (WG_N * DVEC)) /* vectors of O per row and work-item */
+#define ROW_STRIDE (HEAD_DIM + 4)    /* local row pitch of Q, K, V: 4 spare words put
+                                        the rows neighbouring work-items read on
+                                        different banks, and keep float4 alignment */
+#define P_STRIDE (BLOCK_N + 1)       /* local row pitch of P */
+#if DVEC == 1
+typedef float DT;
+#define VSTORE_D(x, i, p) ((p)[i] = (x))
+#define STORE_IO_D(x, i, p) STORE_IO1(x, i, p)
+#else
+#define DT CAT(float, DVEC)
+#define VSTORE_D CAT(vstore, DVEC)
+#if IO_HALF
+#define STORE_IO_D CAT(vstore_half, DVEC)
+#else
+#define STORE_IO_D VSTORE_D
+#endif
+#endif
+
+/* Stages rows [0, jn) of a K or V tile as fp32 at dst (ROW_STRIDE apart): its
+   first ring_keys keys from the ring, the rest from the chunk; rows up to
+   BLOCK_N are zeros so no garbage enters a product. Consecutive work-items read
+   consecutive float4 of one row. */
+static inline void stage_kv_tile(__local float *dst, const tile_addr *ring_at,
+                                 const tile_addr *fresh_at, int ring_keys,
+                                 __global const kv_t *ring, __global const io_t *fresh, int jn,
+                                 int lid)
+{
+    for (int e = lid; e < BLOCK_N * (HEAD_DIM / 4); e += WG_SIZE) {
+        const int jj = e / (HEAD_DIM / 4), c = e % (HEAD_DIM / 4);
+        float4 x = (float4)(0.0f);
+        if (jj < ring_keys)
+            x = LOAD_KV4(ring + tile_key_offset(ring_at, jj) + 4 * c);
+        else if (jj < jn)
+            x = LOAD_IO4(fresh + tile_key_offset(fresh_at, jj) + 4 * c);
+        ((__local float4 *)dst)[jj * (ROW_STRIDE / 4) + c] = x;
+    }
+}
+
+/* the query position of row flat (clamped to the last row, so rows past the end
+   compute something finite that is never written) */
+static inline int row_query(int flat, int n_rows, int group)
+{
+    return min(flat, n_rows * group - 1) / group;
+}
+
+/* Stages the group's query rows, scaled by q_mul, at q_tile. With in-cache RoPE
+   each row is also turned to its position in the cache: for window keys that is
+   i - rope_base, for sink keys i - evicted(i) (sink_mode). */
+static inline void stage_q_tile(__local float *q_tile, __global const io_t *q, int flat0,
+                                int n_rows, int group, int row0, int n_heads, int kvh,
+                                float q_mul, int lid, int pos0, int sink_mode, int rope_base,
+                                int n_sink, int span, __global const float *inv_freq)
+{
+#if HAS_ROPE
+    for (int e = lid; e < BLOCK_M * (HEAD_DIM / 2); e += WG_SIZE) {
+        const int r = e / (HEAD_DIM / 2), d = e % (HEAD_DIM / 2);
+        const int flat = flat0 + r;
+        float x1 = 0.0f, x2 = 0.0f;
+        if (flat < n_rows * group) {
+            const long off = ((long)(row0 + flat / group) * n_heads + kvh * group + flat % group) *
+                             HEAD_DIM;
+            x1 = LOAD_IO1(off + d, q) * q_mul;
+            x2 = LOAD_IO1(off + d + HEAD_DIM / 2, q) * q_mul;
+        }
+        const int i = pos0 + row_query(flat, n_rows, group);
+        const int pos = sink_mode ? i - max(0, i + 1 - n_sink - span) : i - rope_base;
+        float cs, sn;
+        rope_angle((float)pos, inv_freq[d], &cs, &sn);
+        q_tile[r * ROW_STRIDE + d] = x1 * cs - x2 * sn;
+        q_tile[r * ROW_STRIDE + d + HEAD_DIM / 2] = x2 * cs + x1 * sn;
+    }
+#else
+    for (int e = lid; e < BLOCK_M * (HEAD_DIM / 4); e += WG_SIZE) {
+        const int r = e / (HEAD_DIM / 4), c = e % (HEAD_DIM / 4);
+        const int flat = flat0 + r;
+        float4 x = (float4)(0.0f);
+        if (flat < n_rows * group) {
+            const long off = ((long)(row0 + flat / group) * n_heads + kvh * group + flat % group) *
+                             HEAD_DIM;
+            x = LOAD_IO4(q + off + 4 * c) * q_mul;
+        }
+        ((__local float4 *)q_tile)[r * (ROW_STRIDE / 4) + c] = x;
+    }
+#endif
+}
+
+#if HAS_ROPE
+/* turns the staged keys (cached unrotated) of a tile to their positions in the
+   cache, j - key_shift; one work-item per (key, pair of columns) */
+static inline void turn_k_tile(__local float *k_tile, int j0, int jn, int key_shift, int lid,
+                               __global const float *inv_freq)
+{
+    for (int e = lid; e < jn * (HEAD_DIM / 2); e += WG_SIZE) {
+        const int jj = e / (HEAD_DIM / 2), d = e % (HEAD_DIM / 2);
+        float cs, sn;
+        rope_angle((float)(j0 + jj - key_shift), inv_freq[d], &cs, &sn);
+        __local float *row = k_tile + jj * ROW_STRIDE;
+        const float x1 = row[d], x2 = row[d + HEAD_DIM / 2];
+        row[d] = x1 * cs - x2 * sn;
+        row[d + HEAD_DIM / 2] = x2 * cs + x1 * sn;
+    }
+}
+#endif
+
+/* S patch of work-item (tm, tn): rows tm + WG_M*a, keys tn + WG_N*b, over head_dim */
+static inline void score_tile(__local const float *q_tile, __local const float *k_tile, int tm,
+                              int tn, float s[MWI][NWI])
+{
+#pragma unroll
+    for (int a = 0; a < MWI; a++)
+#pragma unroll
+        for (int b = 0; b < NWI; b++)
+            s[a][b] = 0.0f;
+    for (int c = 0; c < HEAD_DIM / 4; c++) {
+        float4 qv[MWI], kv[NWI];
+#pragma unroll
+        for (int a = 0; a < MWI; a++)
+            qv[a] = ((__local const float4 *)q_tile)[(tm + WG_M * a) * (ROW_STRIDE / 4) + c];
+#pragma unroll
+        for (int b = 0; b < NWI; b++)
+            kv[b] = ((__local const float4 *)k_tile)[(tn + WG_N * b) * (ROW_STRIDE / 4) + c];
+#pragma unroll
+        for (int a = 0; a < MWI; a++)
+#pragma unroll
+            for (int b = 0; b < NWI; b++) {
+                float x = MAD(qv[a].x, kv[b].x, s[a][b]);
+                x = MAD(qv[a].y, kv[b].y, x);
+                x = MAD(qv[a].z, kv[b].z, x);
+                s[a][b] = MAD(qv[a].w, kv[b].w, x);
+            }
+    }
+}
+
+/* O patch += P.V: rows tm + WG_M*a, columns (tn + WG_N*x)*DVEC, over the tile's keys */
+static inline void accumulate_pv(__local const float *p_tile, __local const float *v_tile,
+                                 int tm, int tn, int jn, DT o[MWI][DX])
+{
+    for (int jj = 0; jj < jn; jj++) {
+        DT vv[DX];
+#pragma unroll
+        for (int x = 0; x < DX; x++)
+            vv[x] = ((__local const DT *)v_tile)[jj * (ROW_STRIDE / DVEC) + tn + WG_N * x];
+#pragma unroll
+        for (int a = 0; a < MWI; a++) {
+            const DT p = (DT)(p_tile[(tm + WG_M * a) * P_STRIDE + jj]);
+#pragma unroll
+            for (int x = 0; x < DX; x++)
+                o[a][x] = MAD(p, vv[x], o[a][x]);
+        }
+    }
+}
+
+__attribute__((reqd_work_group_size(WG_SIZE, 1, 1)))
+__kernel void attend_tiled(__global const io_t *q, __global const io_t *k, __global const io_t *v,
+                           __global io_t *out, __global const kv_t *ring_k,
+                           __global const kv_t *ring_v, __global const int *batch_info,
+                           int info0, __global float *partial,
+                           __global const float *sink_logits, int n_rows, int n_heads,
+                           int n_kv_heads, int n_sink, int win_left, int win_right, int dil,
+                           int causal, int span, float scale, float softcap, int n_split,
+                           __global const float *inv_freq)
+{
+    /* float4 arrays: whole-vector local loads need their 16-byte alignment */
+    __local float4 q_tile4[BLOCK_M * ROW_STRIDE / 4];
+    __local float4 kv_tile4[BLOCK_N * ROW_STRIDE / 4]; /* K, then V, of the current tile */
+    __local float *q_tile = (__local float *)q_tile4;
+    __local float *kv_tile = (__local float *)kv_tile4;
+    __local float p_tile[BLOCK_M * P_STRIDE];
+    __local float red[BLOCK_M * WG_N];           /* per-row partials across WG_N */
+
+    const int lid = get_local_id(0);
+    const int tm = lid / WG_N, tn = lid % WG_N;
+    const int kvh = get_group_id(1);
+    const int b = get_group_id(2) / n_split;
+    const int split = get_group_id(2) % n_split;
+    const int group = n_heads / n_kv_heads;
+    batch_info += 3 * info0;
+    const int ring_seq = batch_info[3 * b + 0];
+    const int pos0 = batch_info[3 * b + 1];
+    const int row0 = batch_info[3 * b + 2];
+
+    /* the group's rows, the queries they belong to, and the key ranges their
+       band reaches */
+    const int flat0 = (int)get_group_id(0) * BLOCK_M;
+    const int i_first = pos0 + row_query(flat0, n_rows, group);
+    const int i_last = pos0 + row_query(flat0 + BLOCK_M - 1, n_rows, group);
+    /* one work-item works the ranges out for all: the ranges stay out of the
+       registers of the tile loop */
+    __local key_ranges kr;
+    if (lid == 0)
+        kr = band_ranges(i_first, i_last, pos0 + n_rows, n_sink, win_left, win_right, causal);
+    barrier(CLK_LOCAL_MEM_FENCE);
+    const int t_begin = (int)((long)kr.n_tiles * split / n_split);
+    const int t_end = (int)((long)kr.n_tiles * (split + 1) / n_split);
+
+#if HAS_SOFTCAP
+    const float q_mul = scale;
+#else
+    const float q_mul = scale * LOG2E;
+#endif
+#if HAS_ROPE
+    const int rope_base = max(0, i_first + 1 - n_sink - span);
+    int q_sink_mode = -1; /* which turn of Q is staged; none yet */
+#else
+    stage_q_tile(q_tile, q, flat0, n_rows, group, row0, n_heads, kvh, q_mul, lid, pos0, 0, 0,
+                 n_sink, span, inv_freq);
+#endif
+
+    int i_row[MWI];
+    float m[MWI], l[MWI];
+    DT o[MWI][DX];
+#pragma unroll
+    for (int a = 0; a < MWI; a++) {
+        i_row[a] = pos0 + row_query(flat0 + tm + WG_M * a, n_rows, group);
+        m[a] = NEG_BIG;
+        l[a] = 0.0f;
+#pragma unroll
+        for (int x = 0; x < DX; x++)
+            o[a][x] = (DT)(0.0f);
+    }
+
+    for (int t = t_begin; t < t_end; t++) {
+        int j0, range;
+        const int jn = range_tile(&kr, t, &j0, &range);
+        /* a full tile every row sees whole needs no mask (dilated bands always do) */
+#if HAS_DILATION
+        const int interior = jn == BLOCK_N && (range == 0 || range == 3);
+#else
+        const int interior = jn == BLOCK_N && (range == 0 || range == 3 ||
+                                               (j0 >= i_last - win_left &&
+                                                j0 + BLOCK_N - 1 <= i_first + win_right));
+#endif
+        const int ring_keys = clamp(pos0 - j0, 0, jn);
+        const tile_addr ring_at =
+            tile_address(j0, 1, pos0, row0, ring_seq, n_sink, span, n_kv_heads, kvh);
+        const tile_addr fresh_at =
+            tile_address(j0, 0, pos0, row0, ring_seq, n_sink, span, n_kv_heads, kvh);
+        /* the previous tile's V and P are no longer read */
+        barrier(CLK_LOCAL_MEM_FENCE);
+#if HAS_ROPE
+        const int sink_keys = range != 2;
+        if (sink_keys != q_sink_mode) {
+            q_sink_mode = sink_keys;
+            stage_q_tile(q_tile, q, flat0, n_rows, group, row0, n_heads, kvh, q_mul, lid, pos0,
+                         q_sink_mode, rope_base, n_sink, span, inv_freq);
+        }
+#endif
+        stage_kv_tile(kv_tile, &ring_at, &fresh_at, ring_keys, ring_k, k, jn, lid);
+        barrier(CLK_LOCAL_MEM_FENCE);
+#if HAS_ROPE
+        turn_k_tile(kv_tile, j0, jn, range != 2 ? 0 : rope_base, lid, inv_freq);
+        barrier(CLK_LOCAL_MEM_FENCE);
+#endif
+        float s[MWI][NWI];
+        score_tile(q_tile, kv_tile, tm, tn, s);
+
+        /* scores in base 2, capped, masked; each row's tile maximum to red */
+#pragma unroll
+        for (int a = 0; a < MWI; a++) {
+            float mx = NEG_BIG;
+#pragma unroll
+            for (int bb = 0; bb < NWI; bb++) {
+                const int jj = tn + WG_N * bb;
+                float x = s[a][bb];
+#if HAS_SOFTCAP
+                x = softcap * tanh(x / softcap) * LOG2E;
+#endif
+                if (!interior && (jj >= jn || !band_visible(i_row[a], j0 + jj, n_sink, win_left,
+                                                            win_right, dil, causal)))
+                    x = -INFINITY;
+                s[a][bb] = x;
+                mx = fmax(mx, x);
+            }
+            red[(tm + WG_M * a) * WG_N + tn] = mx;
+        }
+        /* every row's partial maxima are in, and K is no longer read */
+        barrier(CLK_LOCAL_MEM_FENCE);
+        stage_kv_tile(kv_tile, &ring_at, &fresh_at, ring_keys, ring_v, v, jn, lid);
+#pragma unroll
+        for (int a = 0; a < MWI; a++) {
+            const int r = tm + WG_M * a;
+            float m_new = m[a];
+            for (int u = 0; u < WG_N; u++)
+                m_new = fmax(m_new, red[r * WG_N + u]);
+            const float alpha = exp2(m[a] - m_new);
+            float sum = 0.0f;
+#pragma unroll
+            for (int bb = 0; bb < NWI; bb++) {
+                const float p = exp2(s[a][bb] - m_new);
+                sum += p;
+                p_tile[r * P_STRIDE + tn + WG_N * bb] = p;
+            }
+            l[a] = mad(l[a], alpha, sum);
+            m[a] = m_new;
+#pragma unroll
+            for (int x = 0; x < DX; x++)
+                o[a][x] *= alpha;
+        }
+        barrier(CLK_LOCAL_MEM_FENCE);
+        accumulate_pv(p_tile, kv_tile, tm, tn, jn, o);
+    }
+
+    /* row sums: the WG_N partial sums of each row */
+    barrier(CLK_LOCAL_MEM_FENCE);
+#pragma unroll
+    for (int a = 0; a < MWI; a++)
+        red[(tm + WG_M * a) * WG_N + tn] = l[a];
+    barrier(CLK_LOCAL_MEM_FENCE);
+#pragma unroll
+    for (int a = 0; a < MWI; a++) {
+        const int r = tm + WG_M * a;
+        const int flat = flat0 + r;
+        if (flat >= n_rows * group)
+            continue;
+        float l_row = 0.0f;
+        for (int u = 0; u < WG_N; u++)
+            l_row += red[r * WG_N + u];
+        const int qi = flat / group, h = kvh * group + flat % group;
+        if (n_split > 1) {
+            __global float *p = partial + ((((long)b * n_rows + qi) * n_heads + h) * n_split +
+                                           split) * (2 + HEAD_DIM);
+            if (tn == 0) {
+                p[0] = m[a];
+                p[1] = l_row;
+            }
+#pragma unroll
+            for (int x = 0; x < DX; x++)
+                VSTORE_D(o[a][x], tn + WG_N * x, p + 2);
+            continue;
+        }
+        float scale_out = 1.0f;
+#if HAS_SINK_LOGITS
+        const float sl = sink_logits[h] * LOG2E;
+        const float m2 = fmax(m[a], sl);
+        scale_out = exp2(m[a] - m2);
+        l_row = l_row * scale_out + exp2(sl - m2);
+#endif
+        const float inv = l_row > 0.0f ? scale_out / l_row : 0.0f; /* no visible key: zeros */
+        __global io_t *dst = out + (((long)row0 + qi) * n_heads + h) * HEAD_DIM;
+#pragma unroll
+        for (int x = 0; x < DX; x++)
+            STORE_IO_D(o[a][x] * inv, tn + WG_N * x, dst);
+    }
+}
+#endif /* TILED */
+
+#if !TILED && DECODE_GH == 0
 __kernel void attend(__global const io_t *q, __global const io_t *k, __global const io_t *v,
                      __global io_t *out, __global const kv_t *ring_k,
                      __global const kv_t *ring_v,
@@ -505,9 +942,9 @@ __kernel void attend(__global const io_t *q, __global const io_t *k, __global co
               out + (((long)row0 + qi) * n_heads + h) * HEAD_DIM);
 }
 
-#endif /* DECODE_GH == 0 */
+#endif /* !TILED && DECODE_GH == 0 */
 
-#if DECODE_GH > 0
+#if !TILED && DECODE_GH > 0
 /* loads key rows off0, off1 of K into k0, k1 and, when STAGE_V, stages both value
    rows (an fp32 ring's values are read in place instead) */
 #define LOAD_ROWS(K, V, LOAD, STAGE_V)                                                 \
@@ -525,7 +962,7 @@ __kernel void attend(__global const io_t *q, __global const io_t *k, __global co
 
 #if HAS_ROPE
 /* turns a key row (cached unrotated) to position pos */
-inline void turn_row(VT *row, int pos, __global const float *inv_freq)
+static inline void turn_row(VT *row, int pos, __global const float *inv_freq)
 {
     float plain[HEAD_DIM], turned[HEAD_DIM];
     for (int c = 0; c < N_VEC; c++)
@@ -704,7 +1141,7 @@ __kernel void attend_decode(__global const io_t *q, __global const io_t *k,
                   sink_logits, h, out + ((long)row0 * n_heads + h) * HEAD_DIM);
     }
 }
-#endif /* DECODE_GH > 0 */
+#endif /* !TILED && DECODE_GH > 0 */
 
 /* Merges the n_split partial (max, sum, acc) of each (row, head) written by
  * attend. Global (N_VEC, n_heads, n_batch * n_rows): one output vector each. */

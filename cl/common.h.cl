@@ -28,20 +28,28 @@
 typedef half io_t;
 #define LOAD_IO(i, p) VLOAD_H(i, p)
 #define STORE_IO(x, i, p) VSTORE_H(x, i, p)
+#define LOAD_IO1(i, p) vload_half(i, p)
+#define STORE_IO1(x, i, p) vstore_half(x, i, p)
+#define LOAD_IO4(p) vload_half4(0, p)
 #else
 typedef float io_t;
 #define LOAD_IO(i, p) VLOAD_F(i, p)
 #define STORE_IO(x, i, p) VSTORE_F(x, i, p)
+#define LOAD_IO1(i, p) ((p)[i])
+#define STORE_IO1(x, i, p) ((p)[i] = (x))
+#define LOAD_IO4(p) vload4(0, p)
 #endif
 
 #if KV_HALF
 typedef half kv_t;
 #define LOAD_KV(i, p) VLOAD_H(i, p)
 #define STORE_KV(x, i, p) VSTORE_H(x, i, p)
+#define LOAD_KV4(p) vload_half4(0, p)
 #else
 typedef float kv_t;
 #define LOAD_KV(i, p) VLOAD_F(i, p)
 #define STORE_KV(x, i, p) VSTORE_F(x, i, p)
+#define LOAD_KV4(p) vload4(0, p)
 #endif
 
 #ifndef HAS_FMA
@@ -53,13 +61,13 @@ typedef float kv_t;
 #define MAD(a, b, c) mad(a, b, c)
 #endif
 
-inline float hsum4(float4 x) { return (x.s0 + x.s1) + (x.s2 + x.s3); }
-inline float hsum8(float8 x) { return hsum4(x.lo + x.hi); }
-inline float hsum16(float16 x) { return hsum8(x.lo + x.hi); }
+static inline float hsum4(float4 x) { return (x.s0 + x.s1) + (x.s2 + x.s3); }
+static inline float hsum8(float8 x) { return hsum4(x.lo + x.hi); }
+static inline float hsum16(float16 x) { return hsum8(x.lo + x.hi); }
 #define HSUM CAT(hsum, VEC)
-inline float hmax4(float4 x) { return fmax(fmax(x.s0, x.s1), fmax(x.s2, x.s3)); }
-inline float hmax8(float8 x) { return hmax4(fmax(x.lo, x.hi)); }
-inline float hmax16(float16 x) { return hmax8(fmax(x.lo, x.hi)); }
+static inline float hmax4(float4 x) { return fmax(fmax(x.s0, x.s1), fmax(x.s2, x.s3)); }
+static inline float hmax8(float8 x) { return hmax4(fmax(x.lo, x.hi)); }
+static inline float hmax16(float16 x) { return hmax8(fmax(x.lo, x.hi)); }
 #define HMAX CAT(hmax, VEC)
 
 #ifndef POLY_EXP2
@@ -70,7 +78,7 @@ inline float hmax16(float16 x) { return hmax8(fmax(x.lo, x.hi)); }
 /* 2^x for x <= 0 (softmax weights): x = n + f with n = rint(x), |f| <= 1/2, and
  * 2^f by its degree-6 Taylor polynomial (relative error < 2e-7); below -126
  * the result is exactly 0, so masked keys (-inf) weigh nothing. */
-inline VT exp2_poly(VT x)
+static inline VT exp2_poly(VT x)
 {
     const VT n = rint(fmax(x, (VT)(-127.0f)));
     const VT f = fmax(x, (VT)(-127.0f)) - n;
@@ -94,7 +102,7 @@ inline VT exp2_poly(VT x)
  * product is carried as hi + lo (lo exact through fma) so the angle loses
  * nothing to rounding beyond inv_freq's own; sin/cos of hi are then corrected
  * to first order in lo. */
-inline void rope_angle(float pos, float f, float *c, float *s)
+static inline void rope_angle(float pos, float f, float *c, float *s)
 {
     const float hi = pos * f;
     const float lo = fma(pos, f, -hi);
@@ -105,7 +113,7 @@ inline void rope_angle(float pos, float f, float *c, float *s)
 }
 
 /* y = x turned to position pos (x and y are distinct private rows) */
-inline void rope_row(const float *x, float *y, int pos, __global const float *inv_freq)
+static inline void rope_row(const float *x, float *y, int pos, __global const float *inv_freq)
 {
     for (int d = 0; d < HEAD_DIM / 2; d++) {
         float c, s;
@@ -118,13 +126,13 @@ inline void rope_row(const float *x, float *y, int pos, __global const float *in
 
 /* Ring layout: [sequence][kv head][slot][HEAD_DIM], so the keys of one kv head
  * are contiguous and a work-group streams them in order. Row index of a slot: */
-inline long ring_row(int ring_seq, int kvh, int slot, int n_kv_heads, int n_slots)
+static inline long ring_row(int ring_seq, int kvh, int slot, int n_kv_heads, int n_slots)
 {
     return ((long)ring_seq * n_kv_heads + kvh) * n_slots + slot;
 }
 
 /* slot of absolute position p in a ring of n_sink pinned + span rolling slots */
-inline int ring_slot(int p, int n_sink, int span)
+static inline int ring_slot(int p, int n_sink, int span)
 {
     return p < n_sink ? p : n_sink + (p - n_sink) % span;
 }

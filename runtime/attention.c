@@ -1,5 +1,5 @@
 /* attention.c — layer-config validation, the band of a config, launches of the
- * attend kernel (tile sizes, flash-decoding splits) and one-shot attention. */
+ * attend kernels as plan.c plans them, and one-shot attention. */
 #include "internal.h"
 
 #include <math.h>
@@ -69,23 +69,6 @@ swacl_band swacl_band_of(const swacl_attn_config *cfg)
     return b;
 }
 
-int swacl_vec_width(const swacl_params *p, int head_dim, int rope)
-{
-    int vec = p->vec;
-    while (head_dim % vec || (rope && (head_dim / 2) % vec))
-        vec /= 2;
-    return vec;
-}
-
-void swacl_base_options(const swacl_context *ctx, int head_dim, int vec, swacl_dtype io,
-                        swacl_dtype kv, char *buf, size_t n)
-{
-    snprintf(buf, n, "-cl-std=CL1.2 -DHAS_FMA=%d -DPOLY_EXP2=%d -DHEAD_DIM=%d -DVEC=%d "
-                     "-DIO_HALF=%d -DKV_HALF=%d",
-             ctx->caps.has_fma, ctx->params.poly_exp2, head_dim, vec, io == SWACL_F16,
-             kv == SWACL_F16);
-}
-
 void swacl_rope_inv_freq(float theta, int head_dim, float *out)
 {
     const double base = theta > 0.0f ? theta : 10000.0;
@@ -93,81 +76,34 @@ void swacl_rope_inv_freq(float theta, int head_dim, float *out)
         out[d] = (float)pow(base, -2.0 * d / head_dim);
 }
 
-static int next_pow2(int x)
-{
-    int p = 1;
-    while (p < x)
-        p <<= 1;
-    return p;
-}
-
 swacl_status swacl_attend(swacl_context *ctx, const swacl_attend_job *job, int *appended)
 {
     *appended = 0;
     const swacl_attn_config *cfg = job->cfg;
-    const swacl_params *P = &ctx->params;
     const swacl_band band = swacl_band_of(cfg);
     const int hd = cfg->head_dim;
-    const int group = cfg->n_heads / cfg->n_kv_heads;
-
-    const int rope = job->inv_freq != NULL;
-    const int vec = swacl_vec_width(P, hd, rope);
-    /* decode on CPUs: one work-item per (kv head, run of up to 8 query heads),
-       streaming its keys; otherwise work-groups of block_m queries x G heads */
-    const int stream = job->n_rows == 1 && P->stream_decode;
-    /* keys per tile: a multiple of the vector width that fits K and V tiles in
-       local memory */
-    const int n_step = vec > 8 ? vec : 8; /* the kernel unrolls key loops by 8 */
-    const int want_n = stream && P->decode_block_n > 0 ? P->decode_block_n : P->block_n;
-    int block_n = want_n < n_step ? n_step : want_n - want_n % n_step;
-    while (block_n > n_step && (uint64_t)2 * block_n * hd * 4 + 1024 > ctx->caps.local_mem)
-        block_n -= n_step;
-
-    const int decode_gh = stream ? (group < 8 ? group : 8) : 0;
-    const int n_hchunks = stream ? (group + decode_gh - 1) / decode_gh : 1;
-    int block_m = stream ? 1 : P->block_m < job->n_rows ? P->block_m : next_pow2(job->n_rows);
-    while (!stream && block_m > 1 && block_m * group > ctx->caps.max_wg_size)
-        block_m /= 2;
-    if (!stream && block_m * group > ctx->caps.max_wg_size)
-        return swacl_fail(ctx, SWACL_ERR_UNSUPPORTED,
-                          "%d query heads per kv head exceed the device's work-group size (%d)",
-                          group, ctx->caps.max_wg_size);
-
-    /* K staged transposed when many rows share a tile; with few rows, CPUs read
-       K/V rows directly (in-kernel RoPE turns staged keys, so it always stages).
-       attend_decode stages nothing: it gets fixed values, one program per variant. */
-    const int transposed = !stream && block_m * group >= P->transpose_rows;
-    const int direct_kv = !stream && !transposed && !rope && P->direct_kv;
-    char base[256], opts[512];
-    swacl_base_options(ctx, hd, vec, cfg->dtype, cfg->kv_dtype, base, sizeof base);
-    snprintf(opts, sizeof opts,
-             "%s -DBLOCK_M=%d -DBLOCK_N=%d -DCONTIGUOUS=%d -DHAS_SOFTCAP=%d "
-             "-DHAS_SINK_LOGITS=%d -DHAS_DILATION=%d -DHAS_ROPE=%d -DK_TRANSPOSED=%d "
-             "-DDIRECT_KV=%d -DDECODE_GH=%d",
-             base, block_m, block_n, !stream && P->contiguous, cfg->softcap > 0.0f,
-             job->sink_logits != NULL, band.dil > 1, rope, transposed, direct_kv, decode_gh);
-    const char *kname = stream ? "attend_decode" : "attend";
-    cl_kernel kern;
-    swacl_status s = swacl_get_kernel(ctx, "attend.cl", opts, kname, &kern);
-    if (s != SWACL_OK)
-        return s;
-
-    /* flash-decoding: when the query blocks alone cannot fill the device, split
-       each group's key range across work-groups and merge afterwards */
-    const int n_qblocks = (job->n_rows + block_m - 1) / block_m;
-    const long groups = (long)n_qblocks * cfg->n_kv_heads * n_hchunks * job->n_batch;
-    const long target = (long)ctx->caps.compute_units * (ctx->caps.type == SWACL_DEV_CPU ? 4 : 8);
     long reach = band.win_left >= SWACL_REACH_ALL ? (long)job->max_pos + 1
                                                   : (long)band.win_left + 1 + cfg->n_sink;
     if (reach > (long)job->max_pos + 1)
         reach = (long)job->max_pos + 1;
-    int n_split = 1;
-    if (groups < target && job->n_rows <= block_m) {
-        long by_keys = reach / (P->decode_keys_per_split > 0 ? P->decode_keys_per_split : 1);
-        long by_fill = (target + groups - 1) / groups;
-        long ns = by_keys < by_fill ? by_keys : by_fill;
-        n_split = ns > 1 ? (int)(ns > 256 ? 256 : ns) : 1;
-    }
+    const swacl_attend_shape shape = {
+        .n_heads = cfg->n_heads, .n_kv_heads = cfg->n_kv_heads, .head_dim = hd,
+        .n_rows = job->n_rows, .n_batch = job->n_batch, .reach = reach,
+        .rope = job->inv_freq != NULL, .softcap = cfg->softcap > 0.0f,
+        .sink_logits = job->sink_logits != NULL, .dilated = band.dil > 1,
+        .has_ring = job->ring_k != NULL, .io = cfg->dtype, .kv = cfg->kv_dtype};
+    swacl_attend_plan plan;
+    char msg[256];
+    swacl_status s = swacl_plan_attend(&ctx->caps, &ctx->params, &shape, &plan, msg, sizeof msg);
+    if (s != SWACL_OK)
+        return swacl_fail(ctx, s, "%s", msg);
+    const char *kname = plan.kernel;
+    cl_kernel kern;
+    s = swacl_get_kernel(ctx, "attend.cl", plan.options, kname, &kern);
+    if (s != SWACL_OK)
+        return s;
+
+    const int n_split = plan.n_split;
     cl_mem partial = NULL;
     const long rows_total = (long)job->n_rows * job->n_batch;
     if (n_split > 1) {
@@ -210,31 +146,21 @@ swacl_status swacl_attend(swacl_context *ctx, const swacl_attend_job *job, int *
     err |= clSetKernelArg(kern, a++, sizeof(float), &scale);
     err |= clSetKernelArg(kern, a++, sizeof(float), &softcap);
     err |= clSetKernelArg(kern, a++, sizeof(int), &n_split);
-    err |= clSetKernelArg(kern, a++, sizeof(cl_mem), rope ? &job->inv_freq : &job->q);
+    err |= clSetKernelArg(kern, a++, sizeof(cl_mem), shape.rope ? &job->inv_freq : &job->q);
     /* the streaming decode kernel appends the new rows itself */
-    const int append = stream && job->ring_k != NULL;
-    if (stream)
-        err |= clSetKernelArg(kern, a++, sizeof(int), &append);
+    if (!strcmp(kname, "attend_decode"))
+        err |= clSetKernelArg(kern, a++, sizeof(int), &plan.appends);
     if (err != CL_SUCCESS)
         return swacl_fail(ctx, SWACL_ERR_OPENCL, "clSetKernelArg(%s) failed", kname);
-    size_t local[3] = {(size_t)block_m, (size_t)group, 1};
-    size_t global[3] = {(size_t)n_qblocks * block_m, (size_t)cfg->n_heads,
-                        (size_t)job->n_batch * n_split};
-    if (stream) {
-        local[0] = local[1] = 1;
-        global[0] = (size_t)n_split;
-        global[1] = (size_t)cfg->n_kv_heads * n_hchunks;
-        global[2] = (size_t)job->n_batch;
-    }
-    s = swacl_enqueue(ctx, kern, 3, global, local, kname);
+    s = swacl_enqueue(ctx, kern, 3, plan.global, plan.local, kname);
     if (s != SWACL_OK)
         return s;
-    *appended = append;
+    *appended = plan.appends;
     if (n_split == 1)
         return s;
 
     cl_kernel merge;
-    s = swacl_get_kernel(ctx, "attend.cl", opts, "attend_merge", &merge);
+    s = swacl_get_kernel(ctx, "attend.cl", plan.options, "attend_merge", &merge);
     if (s != SWACL_OK)
         return s;
     a = 0;
@@ -248,9 +174,7 @@ swacl_status swacl_attend(swacl_context *ctx, const swacl_attend_job *job, int *
     err |= clSetKernelArg(merge, a++, sizeof(int), &n_split);
     if (err != CL_SUCCESS)
         return swacl_fail(ctx, SWACL_ERR_OPENCL, "clSetKernelArg(attend_merge) failed");
-    size_t mglobal[3] = {(size_t)(hd / vec), (size_t)cfg->n_heads, (size_t)rows_total};
-    size_t mlocal[3] = {(size_t)(hd / vec), 1, 1};
-    return swacl_enqueue(ctx, merge, 3, mglobal, mlocal, "attend_merge");
+    return swacl_enqueue(ctx, merge, 3, plan.merge_global, plan.merge_local, "attend_merge");
 }
 
 /* uploads a layer's sink logits (or leaves *out NULL when it has none) */

@@ -74,8 +74,12 @@ swacl_status swacl_device_select(const char *selector, swacl_caps *out, char *ms
 
 typedef struct swacl_params {
     const char *name;  /* table entry that matched, e.g. "cpu", "gpu-nvidia" */
-    int block_m;       /* queries per work-group (per head) */
+    int tiled;         /* 1 = prefill and decode by attend_tiled, the cooperative
+                          work-group kernel (GPUs) */
+    int block_m;       /* rows per work-group: queries per head (attend), or
+                          (query, head) pairs (attend_tiled) */
     int block_n;       /* keys per tile */
+    int wg_m, wg_n;    /* attend_tiled: work-items along rows and along keys/columns */
     int contiguous;    /* 1 = a work-item stages a contiguous run of each tile (CPUs) */
     int vec;           /* vector width of head_dim and key loops (4, 8 or 16) */
     int poly_exp2;     /* 1 = softmax exp2 by vector polynomial (CPUs) */
@@ -88,9 +92,13 @@ typedef struct swacl_params {
     int decode_block_n;/* keys per tile of attend_decode; 0 = block_n */
 } swacl_params;
 
-/* table lookup with vendor -> type fallbacks, then $SWACL_PARAMS overrides
- * ("block_m=16,block_n=32,contiguous=0,vec=8,..."). */
+/* table lookup with vendor -> type -> device-name fallbacks, then $SWACL_PARAMS
+ * overrides ("set=gpu-nvidia,block_n=16,..."). */
 swacl_params swacl_params_for(const swacl_caps *caps);
+/* the table's set of that name, or NULL */
+const swacl_params *swacl_params_named(const char *name);
+/* applies an override spec ("set=NAME" first, then key=value pairs) to *p */
+void swacl_params_override(swacl_params *p, const char *spec);
 void swacl_params_describe(const swacl_params *p, char *buf, size_t n);
 
 /* ---- program building (program.c) ---------------------------------------------- */
@@ -99,6 +107,9 @@ typedef struct swacl_program_entry swacl_program_entry;
 
 /* source text of cl/<name> (embedded, or from $SWACL_KERNEL_DIR) */
 swacl_status swacl_kernel_source(swacl_context *ctx, const char *name, char **text, size_t *size);
+/* the exact text built for cl/<file>: common.h.cl, then the file (free() it) */
+swacl_status swacl_program_source(swacl_context *ctx, const char *file, char **text,
+                                  size_t *size);
 /* Builds (or fetches from the in-memory and on-disk caches) cl/<file> with the options
  * and creates kernel <kernel>. The kernel is owned by the context: do not release. */
 swacl_status swacl_get_kernel(swacl_context *ctx, const char *file, const char *options,
@@ -165,8 +176,48 @@ swacl_band swacl_band_of(const swacl_attn_config *cfg);
  * head_dim (and head_dim / 2 when keys are turned by RoPE in-kernel) */
 int swacl_vec_width(const swacl_params *p, int head_dim, int rope);
 /* "-cl-std=CL1.2 -DHEAD_DIM=... -DVEC=... -DIO_HALF=... ..." shared by every kernel */
-void swacl_base_options(const swacl_context *ctx, int head_dim, int vec, swacl_dtype io,
-                        swacl_dtype kv, char *buf, size_t n);
+void swacl_base_options(const swacl_caps *caps, const swacl_params *p, int head_dim, int vec,
+                        swacl_dtype io, swacl_dtype kv, char *buf, size_t n);
+
+/* ---- launch planning (plan.c): pure functions of device, parameters and shape ---- */
+
+/* what one attention launch must compute */
+typedef struct swacl_attend_shape {
+    int n_heads, n_kv_heads, head_dim;
+    int n_rows;        /* queries per batch entry */
+    int n_batch;       /* batch entries */
+    long reach;        /* keys one query's band can reach (sizes decode splits) */
+    int rope, softcap, sink_logits, dilated, has_ring;
+    swacl_dtype io, kv;
+} swacl_attend_shape;
+
+/* how to launch it: kernel, build options, work sizes, splits */
+typedef struct swacl_attend_plan {
+    const char *kernel;  /* "attend", "attend_decode" or "attend_tiled" */
+    char options[640];   /* build options of attend.cl */
+    int block_m, block_n, vec;
+    int n_split;         /* > 1: partials merged by attend_merge */
+    int appends;         /* the kernel also writes the new K/V into the ring */
+    size_t global[3], local[3];
+    size_t merge_global[3], merge_local[3];
+    size_t local_bytes;  /* local memory of attend_tiled's tiles */
+} swacl_attend_plan;
+
+/* Plans a launch; UNSUPPORTED (reason in msg) when the device cannot run it. */
+swacl_status swacl_plan_attend(const swacl_caps *caps, const swacl_params *p,
+                               const swacl_attend_shape *shape, swacl_attend_plan *plan,
+                               char *msg, size_t msg_size);
+/* Device capabilities a parameter set is meant for (a typical device of its
+ * kind), for planning without that device; 0 if the set is unknown. */
+int swacl_nominal_caps(const char *set, swacl_caps *out);
+/* Calls emit(file, kernel, options) once for each distinct build of every kernel
+ * the named parameter set can select, over head dims 64, 80, 128 and 256, fp32
+ * and fp16 I/O and KV, and each feature flag; -1 if the set is unknown. */
+int swacl_kernel_variants(const char *set,
+                          void (*emit)(const char *file, const char *kernel,
+                                       const char *options, void *user),
+                          void *user);
+
 /* RoPE frequencies theta^(-2d/head_dim), d < head_dim/2, rounded to float */
 void swacl_rope_inv_freq(float theta, int head_dim, float *out);
 

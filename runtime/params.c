@@ -1,7 +1,8 @@
-/* params.c — per-device kernel parameters: one table, matched vendor ->
- * device type -> generic fallback, then overridden by $SWACL_PARAMS
- * ("block_m=16,block_n=32,contiguous=1,vec=16,poly_exp2=1,split_keys=512,
- * max_chunk=1024"). */
+/* params.c — per-device kernel parameters: one table of named sets, matched
+ * vendor -> device type -> device name with a fallback at each level, then
+ * overridden by $SWACL_PARAMS: "set=gpu-nvidia" names a whole set, and further
+ * "key=value" pairs change values within it (e.g. "set=gpu-nvidia,block_n=16"). */
+#define _POSIX_C_SOURCE 200809L /* strtok_r */
 #include "internal.h"
 
 #include <stdio.h>
@@ -11,89 +12,145 @@
 typedef struct params_row {
     swacl_devtype type;
     const char *vendor; /* case-sensitive substring of CL_DEVICE_VENDOR, NULL = any */
+    const char *device; /* case-sensitive substring of CL_DEVICE_NAME, NULL = any */
     swacl_params p;
 } params_row;
 
-/* First match wins, so specific rows come before their type's fallback.
- * CPU rows: PoCL runs a work-group's work-items one after another and streams
+/* CPU sets: PoCL runs a work-group's work-items one after another and streams
  * fastest when each walks its own contiguous range (interleaved access measured
  * 2-8x slower there), so tiles are staged in contiguous runs; 16-wide vectors
  * suit AVX-512; the polynomial exp2 replaced a lane-by-lane built-in that took
- * most of the laptop-shape prefill time (~190 ms before, ~65 ms after, with the
- * register accumulators). CPUs decode with attend_decode, one work-item per kv
- * head converting each cached row once for all its query heads (Mistral shape,
- * fp16 cache, b=1: ~1.3 ms against ~2.0 ms for the general kernel, same runs)
- * in tiles of 16 keys (3-20% faster than 32 there, while prefill prefers 32).
- * GPU rows: staging is interleaved so neighbouring work-items read neighbouring
- * addresses (coalesced), and decode keeps a work-item per query head (a lone
- * work-item per group would leave a GPU idle); they have not been tuned on a
- * GPU yet.
- * Fields: block_m, block_n, contiguous, vec, poly_exp2, transpose_rows,
- * direct_kv, split_keys, max_chunk, stream_decode, decode_block_n (see
- * swacl_params in internal.h). */
-static const params_row params_table[] = {
-    {SWACL_DEV_CPU, NULL, {"cpu", 32, 32, 1, 16, 1, 16, 1, 512, 1024, 1, 16}},
-    {SWACL_DEV_GPU, "NVIDIA", {"gpu-nvidia", 16, 32, 0, 4, 0, 1, 0, 256, 2048, 0, 0}},
-    {SWACL_DEV_GPU, "Advanced Micro Devices", {"gpu-amd", 16, 32, 0, 4, 0, 1, 0, 256, 2048, 0, 0}},
-    {SWACL_DEV_GPU, "Intel", {"gpu-intel", 8, 16, 0, 4, 0, 1, 0, 256, 1024, 0, 0}},
-    {SWACL_DEV_GPU, NULL, {"gpu", 8, 16, 0, 4, 0, 1, 0, 256, 1024, 0, 0}},
-    {SWACL_DEV_OTHER, NULL, {"generic", 8, 16, 1, 4, 1, 16, 1, 256, 512, 1, 16}},
-};
+ * most of the laptop-shape prefill time (tests/data/prof_pocl_quick.json has
+ * the current figure). CPUs decode with attend_decode, one work-item per kv head
+ * converting each cached row once for all its query heads, in tiles of 16 keys
+ * (3-20% faster than 32 on PoCL in side-by-side runs; prefill prefers 32).
+ * GPU sets: attend_tiled, work-groups of wg_m x wg_n work-items cooperating on
+ * block_m rows x block_n keys (plan.c shrinks the tiles to the device's local
+ * memory and work-group size). 16 x 16 work-items with 2 x 2 patches of S and
+ * 32-row tiles: head_dim 128 takes 96 registers on sm_80 (ptxas, 32-bit local
+ * pointers) where 4 x 2 patches took 166 and 4 x 4 took 226, so K/V tiles are
+ * shared by many rows without a register file too large for occupancy
+ * (tests/gpu_static.sh prints the figures per target); not yet timed on a GPU. */
+#define CPU_SET(set_name)                                                                      \
+    {                                                                                          \
+        .name = set_name, .block_m = 32, .block_n = 32, .contiguous = 1, .vec = 16,            \
+        .poly_exp2 = 1, .transpose_rows = 16, .direct_kv = 1, .decode_keys_per_split = 512,    \
+        .max_chunk = 1024, .stream_decode = 1, .decode_block_n = 16                            \
+    }
+#define GPU_SET(set_name, bm, bn, wm, wn, chunk)                                               \
+    {                                                                                          \
+        .name = set_name, .tiled = 1, .block_m = bm, .block_n = bn, .wg_m = wm, .wg_n = wn,    \
+        .vec = 4, .transpose_rows = 1, .decode_keys_per_split = 256, .max_chunk = chunk        \
+    }
 
-static void apply_override(swacl_params *p, const char *spec)
+/* first match wins: specific rows before their fallbacks */
+static const params_row params_table[] = {
+    {.type = SWACL_DEV_CPU, .p = CPU_SET("cpu")},
+    {.type = SWACL_DEV_GPU, .vendor = "NVIDIA", .p = GPU_SET("gpu-nvidia", 32, 32, 16, 16, 2048)},
+    {.type = SWACL_DEV_GPU, .vendor = "Advanced Micro Devices",
+     .p = GPU_SET("gpu-amd", 32, 32, 16, 16, 2048)},
+    {.type = SWACL_DEV_GPU, .vendor = "Intel", .p = GPU_SET("gpu-intel", 32, 32, 16, 16, 1024)},
+    {.type = SWACL_DEV_GPU, .p = GPU_SET("gpu", 32, 32, 16, 16, 1024)},
+    {.type = SWACL_DEV_OTHER,
+     .p = {.name = "generic", .block_m = 8, .block_n = 16, .contiguous = 1, .vec = 4,
+           .poly_exp2 = 1, .transpose_rows = 16, .direct_kv = 1, .decode_keys_per_split = 256,
+           .max_chunk = 512, .stream_decode = 1, .decode_block_n = 16}},
+};
+#define N_ROWS (sizeof params_table / sizeof params_table[0])
+
+const swacl_params *swacl_params_named(const char *name)
+{
+    for (size_t r = 0; r < N_ROWS; r++)
+        if (!strcmp(params_table[r].p.name, name))
+            return &params_table[r].p;
+    return NULL;
+}
+
+/* one "key=value" of an override; unknown keys and out-of-range values are
+   ignored, so a typo leaves the device's own value */
+static void apply_key(swacl_params *p, const char *key, long val)
+{
+    if (val < 0 || val > 65536)
+        return;
+    const int v = (int)val;
+    if (!strcmp(key, "block_m") && v >= 1)
+        p->block_m = v;
+    else if (!strcmp(key, "block_n") && v >= 1)
+        p->block_n = v;
+    else if (!strcmp(key, "contiguous"))
+        p->contiguous = v != 0;
+    else if (!strcmp(key, "vec") && (v == 4 || v == 8 || v == 16))
+        p->vec = v;
+    else if (!strcmp(key, "poly_exp2"))
+        p->poly_exp2 = v != 0;
+    else if (!strcmp(key, "transpose_rows") && v >= 1)
+        p->transpose_rows = v;
+    else if (!strcmp(key, "direct_kv"))
+        p->direct_kv = v != 0;
+    else if (!strcmp(key, "split_keys") && v >= 1)
+        p->decode_keys_per_split = v;
+    else if (!strcmp(key, "max_chunk") && v >= 1)
+        p->max_chunk = v;
+    else if (!strcmp(key, "stream_decode"))
+        p->stream_decode = v != 0;
+    else if (!strcmp(key, "decode_block_n"))
+        p->decode_block_n = v;
+    else if (!strcmp(key, "tiled"))
+        p->tiled = v != 0;
+    else if (!strcmp(key, "wg_m") && v >= 1 && (v & (v - 1)) == 0)
+        p->wg_m = v;
+    else if (!strcmp(key, "wg_n") && v >= 1 && (v & (v - 1)) == 0)
+        p->wg_n = v;
+}
+
+void swacl_params_override(swacl_params *p, const char *spec)
 {
     char buf[256];
     snprintf(buf, sizeof buf, "%s", spec);
-    for (char *tok = strtok(buf, ", "); tok; tok = strtok(NULL, ", ")) {
+    char *save = NULL;
+    /* a named set first, wherever it stands, so that the other keys refine it */
+    for (char *tok = strtok_r(buf, ", ", &save); tok; tok = strtok_r(NULL, ", ", &save)) {
+        if (!strncmp(tok, "set=", 4)) {
+            const swacl_params *named = swacl_params_named(tok + 4);
+            if (named)
+                *p = *named;
+        }
+    }
+    snprintf(buf, sizeof buf, "%s", spec);
+    for (char *tok = strtok_r(buf, ", ", &save); tok; tok = strtok_r(NULL, ", ", &save)) {
         char *eq = strchr(tok, '=');
-        if (!eq)
+        if (!eq || !strncmp(tok, "set=", 4))
             continue;
         *eq = 0;
-        long val = strtol(eq + 1, NULL, 10);
-        if (val < 0 || val > 65536)
-            continue;
-        if (!strcmp(tok, "block_m") && val >= 1)
-            p->block_m = (int)val;
-        else if (!strcmp(tok, "block_n") && val >= 1)
-            p->block_n = (int)val;
-        else if (!strcmp(tok, "contiguous"))
-            p->contiguous = val != 0;
-        else if (!strcmp(tok, "vec") && (val == 4 || val == 8 || val == 16))
-            p->vec = (int)val;
-        else if (!strcmp(tok, "poly_exp2"))
-            p->poly_exp2 = val != 0;
-        else if (!strcmp(tok, "transpose_rows") && val >= 1)
-            p->transpose_rows = (int)val;
-        else if (!strcmp(tok, "direct_kv"))
-            p->direct_kv = val != 0;
-        else if (!strcmp(tok, "split_keys") && val >= 1)
-            p->decode_keys_per_split = (int)val;
-        else if (!strcmp(tok, "max_chunk") && val >= 1)
-            p->max_chunk = (int)val;
-        else if (!strcmp(tok, "stream_decode"))
-            p->stream_decode = val != 0;
-        else if (!strcmp(tok, "decode_block_n"))
-            p->decode_block_n = (int)val;
+        apply_key(p, tok, strtol(eq + 1, NULL, 10));
     }
 }
 
 swacl_params swacl_params_for(const swacl_caps *caps)
 {
-    const size_t n = sizeof params_table / sizeof params_table[0];
-    swacl_params p = params_table[n - 1].p;
-    for (size_t r = 0; r < n; r++) {
+    swacl_params p = params_table[N_ROWS - 1].p;
+    for (size_t r = 0; r < N_ROWS; r++) {
         const params_row *row = &params_table[r];
         if (row->type != caps->type && row->type != SWACL_DEV_OTHER)
             continue;
         if (row->vendor && !strstr(caps->vendor, row->vendor))
+            continue;
+        if (row->device && !strstr(caps->name, row->device))
             continue;
         p = row->p;
         break;
     }
     const char *env = getenv("SWACL_PARAMS");
     if (env && *env) {
-        apply_override(&p, env);
-        p.name = "override";
+        swacl_params_override(&p, env);
+        /* the name says what runs: a set's own name while its values stand */
+        const swacl_params *named = swacl_params_named(p.name);
+        char a[512], b[512];
+        swacl_params_describe(&p, a, sizeof a);
+        if (named)
+            swacl_params_describe(named, b, sizeof b);
+        if (!named || strcmp(a, b) != 0)
+            p.name = "override";
     }
     return p;
 }
@@ -101,9 +158,10 @@ swacl_params swacl_params_for(const swacl_caps *caps)
 void swacl_params_describe(const swacl_params *p, char *buf, size_t n)
 {
     snprintf(buf, n,
-             "block_m=%d block_n=%d contiguous=%d vec=%d poly_exp2=%d transpose_rows=%d "
-             "direct_kv=%d split_keys=%d max_chunk=%d stream_decode=%d decode_block_n=%d",
-             p->block_m, p->block_n, p->contiguous, p->vec, p->poly_exp2, p->transpose_rows,
-             p->direct_kv, p->decode_keys_per_split, p->max_chunk, p->stream_decode,
-             p->decode_block_n);
+             "tiled=%d block_m=%d block_n=%d wg_m=%d wg_n=%d contiguous=%d vec=%d poly_exp2=%d "
+             "transpose_rows=%d direct_kv=%d split_keys=%d max_chunk=%d stream_decode=%d "
+             "decode_block_n=%d",
+             p->tiled, p->block_m, p->block_n, p->wg_m, p->wg_n, p->contiguous, p->vec,
+             p->poly_exp2, p->transpose_rows, p->direct_kv, p->decode_keys_per_split,
+             p->max_chunk, p->stream_decode, p->decode_block_n);
 }

@@ -72,8 +72,7 @@ swacl_status swacl_kernel_source(swacl_context *ctx, const char *name, char **te
     return swacl_fail(ctx, SWACL_ERR_IO, "kernel source %s is not embedded", name);
 }
 
-/* the full text of a kernel file: common definitions, then the file */
-static swacl_status full_source(swacl_context *ctx, const char *file, char **out, size_t *size)
+swacl_status swacl_program_source(swacl_context *ctx, const char *file, char **out, size_t *size)
 {
     char *common, *body;
     size_t nc, nb;
@@ -128,7 +127,7 @@ static swacl_status build_program(swacl_context *ctx, const char *file, const ch
 {
     char *src = NULL;
     size_t src_size = 0;
-    swacl_status s = full_source(ctx, file, &src, &src_size);
+    swacl_status s = swacl_program_source(ctx, file, &src, &src_size);
     if (s != SWACL_OK)
         return s;
     if (swacl_fault_hit(SWACL_FAULT_BUILD)) {

@@ -58,7 +58,7 @@ static swacl_status launch_append(swacl_cache *c, const cache_layer *L, cl_mem k
     swacl_context *ctx = c->ctx;
     const int vec = swacl_vec_width(&ctx->params, L->cfg.head_dim, 0);
     char opts[256];
-    swacl_base_options(ctx, L->cfg.head_dim, vec, L->cfg.dtype, L->cfg.kv_dtype, opts,
+    swacl_base_options(&ctx->caps, &ctx->params, L->cfg.head_dim, vec, L->cfg.dtype, L->cfg.kv_dtype, opts,
                        sizeof opts);
     cl_kernel kern;
     swacl_status s = swacl_get_kernel(ctx, "append.cl", opts, "append", &kern);
@@ -330,7 +330,7 @@ swacl_status swacl_rope(swacl_context *ctx, swacl_dtype dtype, int n_tokens, int
         (s = swacl_write(ctx, dfreq, 0, freq_bytes, inv_freq, "RoPE frequencies")) != SWACL_OK)
         return s;
     char opts[256];
-    swacl_base_options(ctx, head_dim, 8, dtype, dtype, opts, sizeof opts);
+    swacl_base_options(&ctx->caps, &ctx->params, head_dim, 8, dtype, dtype, opts, sizeof opts);
     cl_kernel kern;
     if ((s = swacl_get_kernel(ctx, "rope.cl", opts, "rope", &kern)) != SWACL_OK)
         return s;

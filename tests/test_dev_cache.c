@@ -2,6 +2,7 @@
  * chunked prefill + decode token for token, batched decode, per-layer configs,
  * sequence reset/copy/save/restore, memory accounting, bad arguments, and RoPE
  * (the swacl_rope helper and the in-cache StreamingLLM policy). */
+#define _POSIX_C_SOURCE 200809L /* setenv, unsetenv */
 #include "internal.h" /* ctx->err, cleared so each message checked is the call's own */
 #include "testutil.h"
 
@@ -1699,8 +1700,70 @@ static void gpu_params_decode(void **state)
     RUN_TABLE(state, cases, 9);
 }
 
+/* Decode under the GPU set splits a long window across work-groups and merges
+ * the partials: three launches per decode step (attend_tiled, attend_merge,
+ * append), and the same output as one split. */
+static void gpu_params_decode_merges_splits(void **state)
+{
+    if (!*state)
+        skip();
+    swacl_attn_config layer;
+    memset(&layer, 0, sizeof layer);
+    layer.n_heads = 4;
+    layer.n_kv_heads = 2;
+    layer.head_dim = 64;
+    layer.window = 100;
+    swacl_cache_options opt;
+    memset(&opt, 0, sizeof opt);
+    opt.n_layers = 1;
+    opt.layers = &layer;
+    opt.max_seqs = 1;
+    enum { N = 120 };
+    const size_t nq = (size_t)N * 4 * 64, nkv = (size_t)N * 2 * 64;
+    float *q = malloc(nq * sizeof *q), *k = malloc(nkv * sizeof *k), *v = malloc(nkv * sizeof *v);
+    float *out[2] = {malloc(4 * 64 * sizeof(float)), malloc(4 * 64 * sizeof(float))};
+    assert_true(q && k && v && out[0] && out[1]);
+    tu_rng rng = tu_rng_seed(11);
+    tu_fill_f32(&rng, q, nq);
+    tu_fill_f32(&rng, k, nkv);
+    tu_fill_f32(&rng, v, nkv);
+    float *prefill_out = malloc(nq * sizeof *prefill_out);
+    assert_non_null(prefill_out);
+    /* the same decode with the window split (split_keys=16) and whole */
+    static const char *const specs[2] = {TU_GPU_PARAMS, "set=gpu-nvidia,split_keys=4096"};
+    for (int run = 0; run < 2; run++) {
+        setenv("SWACL_PARAMS", specs[run], 1);
+        swacl_context_options copt;
+        memset(&copt, 0, sizeof copt);
+        copt.profiling = 1;
+        swacl_context *ctx = NULL;
+        const swacl_status cs = swacl_context_create(&copt, &ctx);
+        unsetenv("SWACL_PARAMS");
+        assert_int_equal(cs, SWACL_OK);
+        swacl_cache *c = NULL;
+        assert_int_equal(swacl_cache_create(ctx, &opt, &c), SWACL_OK);
+        assert_int_equal(swacl_prefill_host(c, 0, 0, N - 1, q, k, v, prefill_out), SWACL_OK);
+        swacl_profile prof;
+        assert_int_equal(swacl_profile_read(ctx, &prof), SWACL_OK);
+        const int seq = 0;
+        const size_t last = (size_t)(N - 1);
+        assert_int_equal(swacl_decode_host(c, 0, 1, &seq, q + last * 4 * 64, k + last * 2 * 64,
+                                           v + last * 2 * 64, out[run]),
+                         SWACL_OK);
+        assert_int_equal(swacl_profile_read(ctx, &prof), SWACL_OK);
+        assert_int_equal(prof.n_kernels, run == 0 ? 3 : 2);
+        swacl_cache_destroy(c);
+        swacl_context_destroy(ctx);
+    }
+    /* the merge reorders the sums: equal within fp32 rounding */
+    for (size_t i = 0; i < 4 * 64; i++)
+        assert_float_equal(out[0][i], out[1][i], 1e-5);
+    free(q), free(k), free(v), free(out[0]), free(out[1]), free(prefill_out);
+}
+
 int main(void)
 {
+    tu_filter_from_env();
     const struct CMUnitTest token_for_token[] = {
         cmocka_unit_test(chunk_splits),
         cmocka_unit_test(windows_sinks_dilation),
@@ -1720,6 +1783,10 @@ int main(void)
     };
     const struct CMUnitTest gpu_params[] = {
         cmocka_unit_test(gpu_params_decode),
+        cmocka_unit_test(gpu_params_decode_merges_splits),
+        cmocka_unit_test(chunk_splits),
+        cmocka_unit_test(windows_sinks_dilation),
+        cmocka_unit_test(rope_in_cache),
         cmocka_unit_test(batched_decode),
     };
     const struct CMUnitTest bad_arguments[] = {

@@ -1,19 +1,56 @@
 /* swacl-info — lists the OpenCL devices as swacl sees them: capabilities and the
- * kernel parameter set each would use, marking the default device. */
+ * kernel parameter set each would use, marking the default device. With
+ * --kernel-options / --kernel-source it prints every build a parameter set can
+ * select and the exact text built, so any toolchain can compile them by hand. */
 #include "swacl.h"
+#include "internal.h" /* the launch planner and kernel sources */
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+static void print_variant(const char *file, const char *kernel, const char *options, void *user)
+{
+    (void)user;
+    printf("%s %s %s\n", file, kernel, options);
+}
+
 int main(int argc, char **argv)
 {
     if (argc > 1 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"))) {
         printf("usage: swacl-info\n"
+               "       swacl-info --kernel-options PARAMSET\n"
+               "       swacl-info --kernel-source FILE.cl\n"
                "Lists OpenCL devices, their capabilities and swacl's parameter set for each.\n"
                "Pick a device for any swacl program with SWACL_DEVICE=P:D | gpu | cpu |\n"
-               "accelerator | <name substring>.\n");
+               "accelerator | <name substring>.\n"
+               "--kernel-options prints one line per kernel build the parameter set\n"
+               "(gpu-nvidia, gpu-amd, gpu-intel, gpu, cpu, generic) can select:\n"
+               "<file.cl> <kernel> <build options>. --kernel-source prints the text built\n"
+               "for FILE.cl. Neither needs a device.\n");
         return 0;
+    }
+    if (argc == 3 && !strcmp(argv[1], "--kernel-options")) {
+        if (swacl_kernel_variants(argv[2], print_variant, NULL) != 0) {
+            fprintf(stderr, "swacl-info: no parameter set named '%s'\n", argv[2]);
+            return 2;
+        }
+        return 0;
+    }
+    if (argc == 3 && !strcmp(argv[1], "--kernel-source")) {
+        char *text;
+        size_t size;
+        if (swacl_program_source(NULL, argv[2], &text, &size) != SWACL_OK) {
+            fprintf(stderr, "swacl-info: %s\n", swacl_last_error(NULL));
+            return 2;
+        }
+        fwrite(text, 1, size, stdout);
+        free(text);
+        return 0;
+    }
+    if (argc > 1) {
+        fprintf(stderr, "swacl-info: unknown arguments (see --help)\n");
+        return 2;
     }
     int n = 0;
     swacl_status s = swacl_devices_list(NULL, 0, &n);

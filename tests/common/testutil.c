@@ -104,8 +104,8 @@ int tu_open_group_gpu(void **state)
     unsetenv("SWACL_PARAMS");
     if (!opened) {
         ctx = NULL;
-    } else if (ctx->params.contiguous != 0 || ctx->params.block_m != 8 ||
-               ctx->params.block_n != 16 || ctx->params.vec != 4 || ctx->params.stream_decode) {
+    } else if (!ctx->params.tiled || ctx->params.stream_decode ||
+               ctx->params.decode_keys_per_split != 16) {
         printf("SWACL_PARAMS=%s was not applied\n", TU_GPU_PARAMS);
         swacl_context_destroy(ctx);
         return -1;
@@ -293,4 +293,11 @@ int tu_close_context(void **state)
     swacl_context_destroy(*state);
     *state = NULL;
     return 0;
+}
+
+void tu_filter_from_env(void)
+{
+    const char *pattern = getenv("SWACL_TEST_FILTER");
+    if (pattern && *pattern)
+        cmocka_set_test_filter(pattern);
 }

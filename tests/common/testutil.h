@@ -30,6 +30,11 @@ void     tu_fill(tu_rng *r, void *dst, size_t n, swacl_dtype dtype);
 /* element i of an array of dtype, widened to double */
 double   tu_elem(const void *base, size_t i, swacl_dtype dtype);
 
+/* Runs only the tests whose names match $SWACL_TEST_FILTER (cmocka's wildcard
+ * pattern, e.g. "gpu_params_*"), when it is set: a representative subset for
+ * slow OpenCL implementations. Call first in main. */
+void tu_filter_from_env(void);
+
 /* ---- contexts ---- */
 
 /* Creates a context on the default device ($SWACL_DEVICE when set) and returns 1.
@@ -39,10 +44,12 @@ int tu_open_context(swacl_context **ctx);
 /* cmocka group setup: a context on the default device in *state, or NULL when
  * there is none (the group's tests then skip) */
 int tu_open_group(void **state);
-/* the same with the "gpu" rows of runtime/params.c (interleaved, coalescing tile
- * staging; decode by the general kernel) forced through $SWACL_PARAMS, so the GPU
- * code path runs on CPUs too; fails the group if the override is not applied */
-#define TU_GPU_PARAMS "contiguous=0,block_m=8,block_n=16,vec=4,stream_decode=0"
+/* the same with a GPU parameter set of runtime/params.c (attend_tiled, the
+ * cooperative work-group kernel, for prefill and decode) forced through
+ * $SWACL_PARAMS, so the GPU code path runs on CPUs too; fails the group if the
+ * override is not applied */
+#define TU_GPU_PARAMS "set=gpu-nvidia,split_keys=16"
+/* (decode windows split after 16 keys, so decode runs attend_merge too) */
 int tu_open_group_gpu(void **state);
 /* cmocka group teardown: destroys the context a group setup left in *state */
 int tu_close_context(void **state);

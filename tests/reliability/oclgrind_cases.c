@@ -1,4 +1,5 @@
-/* oclgrind_cases.c — every kernel (attend, attend_merge, append, rope) in every
+/* oclgrind_cases.c — every kernel (attend, attend_decode, attend_tiled,
+ * attend_merge, append, rope) in every
  * variant once on tiny shapes, checked against the reference.
  *
  * Made to run under oclgrind (oclgrind_check.sh), which sees out-of-bounds
@@ -15,7 +16,8 @@
 
 /* Kernels this driver launches. oclgrind_check.sh fails when cl/ defines a
  * kernel missing here, so a new kernel cannot skip the checks. */
-static const char *const kernels_covered = "attend attend_decode attend_merge append rope";
+static const char *const kernels_covered =
+    "attend attend_decode attend_tiled attend_merge append rope";
 
 typedef enum run_kind { ONESHOT, CACHE, ROPE } run_kind;
 
@@ -59,11 +61,11 @@ static const ocl_case cases[] = {
     {"rope f16", ROPE, 2, 0, 32, 0, 0, 0, 0, 0, 0, SWACL_F16, SWACL_F16, 0, 3, 0, 0},
 };
 
-/* Kernel parameter sets: the device's own (GPU-style interleaved staging, decode
- * by the general kernel), a CPU-style one with small tiles (several query blocks
- * and key tiles per launch) and PoCL's own (16-wide vectors), both decoding with
- * the streaming kernel. All split decode windows after two keys, so every decode
- * also runs the merge kernel. */
+/* Kernel parameter sets: the device's own (decode by the general kernel), the
+ * GPU set's attend_tiled with small work-groups (several row blocks and key
+ * tiles per launch), a CPU-style one with small tiles and PoCL's own (16-wide
+ * vectors), both decoding with the streaming kernel. All split decode windows
+ * after two keys, so every decode also runs the merge kernel. */
 typedef struct param_set {
     const char *spec; /* $SWACL_PARAMS */
     int vec16;        /* 16-wide vectors: oclgrind's uninitialized-value tracking
@@ -72,6 +74,7 @@ typedef struct param_set {
 } param_set;
 static const param_set param_sets[] = {
     {"split_keys=2,stream_decode=0", 0, 0},
+    {"set=gpu-nvidia,block_m=8,block_n=8,wg_m=4,wg_n=4,split_keys=2", 0, 0},
     {"block_m=4,block_n=16,contiguous=1,vec=8,poly_exp2=1,split_keys=2,stream_decode=1", 0, 1},
     {"contiguous=1,vec=16,poly_exp2=1,split_keys=2,stream_decode=1", 1, 1},
 };
