@@ -106,22 +106,70 @@ static inline int band_visible(int i, int j, int n_sink, int win_left, int win_r
 #endif
 }
 
-/* The key segments queries [i_first, i_last] reach among keys [0, key_end):
- * pinned sinks before the band, the band split where sink keys end, and (when
- * not causal) sinks after the band; each split again at the chunk start pos0.
- * At most 8. */
-static inline int band_segments(segment *seg, int i_first, int i_last, int key_end, int pos0,
-                         int n_sink, int win_left, int win_right, int causal)
+/* The keys queries [i_first, i_last] reach among keys [0, key_end), as four
+ * ranges: pinned sinks before the band (every row sees them), the band's sink
+ * keys, the rest of the band, and (not causal) sinks after the band. Scalars
+ * rather than an indexed array, which GPU compilers place in off-chip stack
+ * memory. attend_tiled walks the ranges as they are, taking each key of a tile
+ * from the ring or the chunk by its position; the CPU kernels cut them further
+ * into segments at the chunk start (band_segments). Tiles are numbered through
+ * the ranges in order, so tile t maps to a range by three comparisons. */
+typedef struct key_ranges {
+    int lo0, hi0, lo1, hi1, lo2, hi2, lo3, hi3;
+    int end0, end1, end2, n_tiles; /* tiles up to the end of each range */
+} key_ranges;
+
+static inline int range_tiles(int lo, int hi) { return (hi - lo + BLOCK_N - 1) / BLOCK_N; }
+
+static inline key_ranges band_ranges(int i_first, int i_last, int key_end, int n_sink,
+                                     int win_left, int win_right, int causal)
 {
+    key_ranges r;
     const int lo = max(0, i_first - win_left);
-    const int hi_excl = min(key_end, (int)min((long)i_last + win_right + 1, (long)key_end));
-    int n = add_segments(seg, 0, 0, min(n_sink, lo), pos0, 1, 1);
-    const int band_sink_end = clamp(n_sink, lo, max(lo, hi_excl));
-    n = add_segments(seg, n, lo, band_sink_end, pos0, 0, 1);
-    n = add_segments(seg, n, band_sink_end, max(band_sink_end, hi_excl), pos0, 0, 0);
-    if (!causal && hi_excl < n_sink)
-        n = add_segments(seg, n, hi_excl, min(n_sink, key_end), pos0, 1, 1);
-    return n;
+    const int hi = min(key_end, (int)min((long)i_last + win_right + 1, (long)key_end));
+    r.lo0 = 0;
+    r.hi0 = min(n_sink, lo);
+    r.lo1 = lo;
+    r.hi1 = clamp(n_sink, lo, max(lo, hi));
+    r.lo2 = r.hi1;
+    r.hi2 = max(r.hi1, hi);
+    r.lo3 = hi;
+    r.hi3 = !causal && hi < n_sink ? min(n_sink, key_end) : hi;
+    r.end0 = range_tiles(r.lo0, r.hi0);
+    r.end1 = r.end0 + range_tiles(r.lo1, r.hi1);
+    r.end2 = r.end1 + range_tiles(r.lo2, r.hi2);
+    r.n_tiles = r.end2 + range_tiles(r.lo3, r.hi3);
+    return r;
+}
+
+/* Tile t's first key *j0, its range (0-3) and its key count (returned) */
+static inline int range_tile(const key_ranges *r, int t, int *j0, int *range)
+{
+    int lo, hi, first;
+    if (t < r->end0) {
+        *range = 0, lo = r->lo0, hi = r->hi0, first = 0;
+    } else if (t < r->end1) {
+        *range = 1, lo = r->lo1, hi = r->hi1, first = r->end0;
+    } else if (t < r->end2) {
+        *range = 2, lo = r->lo2, hi = r->hi2, first = r->end1;
+    } else {
+        *range = 3, lo = r->lo3, hi = r->hi3, first = r->end2;
+    }
+    *j0 = lo + (t - first) * BLOCK_N;
+    return min(BLOCK_N, hi - *j0);
+}
+
+/* The key ranges of queries [i_first, i_last] as segments, each range split at
+   the chunk start pos0 (ring before, fresh after). At most 8. */
+static inline int band_segments(segment *seg, int i_first, int i_last, int key_end, int pos0,
+                                int n_sink, int win_left, int win_right, int causal)
+{
+    const key_ranges r =
+        band_ranges(i_first, i_last, key_end, n_sink, win_left, win_right, causal);
+    int n = add_segments(seg, 0, r.lo0, r.hi0, pos0, 1, 1);
+    n = add_segments(seg, n, r.lo1, r.hi1, pos0, 0, 1);
+    n = add_segments(seg, n, r.lo2, r.hi2, pos0, 0, 0);
+    return add_segments(seg, n, r.lo3, r.hi3, pos0, 1, 1);
 }
 
 static inline int segment_tiles(const segment *s) { return (s->j_end - s->j_begin + BLOCK_N - 1) / BLOCK_N; }
@@ -162,59 +210,6 @@ static inline int tile_interior(const segment *seg, int j0, int jn, int i_first,
     return jn == BLOCK_N && (seg->all_visible || (j0 >= i_last - win_left &&
                                                   j0 + BLOCK_N - 1 <= i_first + win_right));
 #endif
-}
-
-/* The same key ranges as band_segments, held in scalars rather than an
- * indexed array (which GPU compilers place in off-chip stack memory): pinned
- * sinks before the band (every row sees them), the band's sink keys, the rest
- * of the band, and (not causal) sinks after the band. Ranges are not split at
- * the chunk start: a tile takes each key from the ring or the chunk by position.
- * Tiles are numbered through the ranges in order, so tile t maps to a range by
- * three comparisons. */
-typedef struct key_ranges {
-    int lo0, hi0, lo1, hi1, lo2, hi2, lo3, hi3;
-    int end0, end1, end2, n_tiles; /* tiles up to the end of each range */
-} key_ranges;
-
-static inline int range_tiles(int lo, int hi) { return (hi - lo + BLOCK_N - 1) / BLOCK_N; }
-
-static inline key_ranges band_ranges(int i_first, int i_last, int key_end, int n_sink,
-                                     int win_left, int win_right, int causal)
-{
-    key_ranges r;
-    const int lo = max(0, i_first - win_left);
-    const int hi = min(key_end, (int)min((long)i_last + win_right + 1, (long)key_end));
-    r.lo0 = 0;
-    r.hi0 = min(n_sink, lo);
-    r.lo1 = lo;
-    r.hi1 = clamp(n_sink, lo, max(lo, hi));
-    r.lo2 = r.hi1;
-    r.hi2 = max(r.hi1, hi);
-    r.lo3 = hi;
-    r.hi3 = !causal && hi < n_sink ? min(n_sink, key_end) : hi;
-    r.end0 = range_tiles(r.lo0, r.hi0);
-    r.end1 = r.end0 + range_tiles(r.lo1, r.hi1);
-    r.end2 = r.end1 + range_tiles(r.lo2, r.hi2);
-    r.n_tiles = r.end2 + range_tiles(r.lo3, r.hi3);
-    return r;
-}
-
-/* Tile t's first key *j0, its range (0-3) and its key count (returned); the
-   ranges are shared by a work-group in local memory */
-static inline int range_tile(__local const key_ranges *r, int t, int *j0, int *range)
-{
-    int lo, hi, first;
-    if (t < r->end0) {
-        *range = 0, lo = r->lo0, hi = r->hi0, first = 0;
-    } else if (t < r->end1) {
-        *range = 1, lo = r->lo1, hi = r->hi1, first = r->end0;
-    } else if (t < r->end2) {
-        *range = 2, lo = r->lo2, hi = r->hi2, first = r->end1;
-    } else {
-        *range = 3, lo = r->lo3, hi = r->hi3, first = r->end2;
-    }
-    *j0 = lo + (t - first) * BLOCK_N;
-    return min(BLOCK_N, hi - *j0);
 }
 
 /* One online-softmax step of a query row over a tile: its BLOCK_N scores sc (base
@@ -529,12 +524,8 @@ __kernel void attend_tiled(__global const io_t *q, __global const io_t *k, __glo
     const int flat0 = (int)get_group_id(0) * BLOCK_M;
     const int i_first = pos0 + row_query(flat0, n_rows, group);
     const int i_last = pos0 + row_query(flat0 + BLOCK_M - 1, n_rows, group);
-    /* one work-item works the ranges out for all: the ranges stay out of the
-       registers of the tile loop */
-    __local key_ranges kr;
-    if (lid == 0)
-        kr = band_ranges(i_first, i_last, pos0 + n_rows, n_sink, win_left, win_right, causal);
-    barrier(CLK_LOCAL_MEM_FENCE);
+    const key_ranges kr =
+        band_ranges(i_first, i_last, pos0 + n_rows, n_sink, win_left, win_right, causal);
     const int t_begin = (int)((long)kr.n_tiles * split / n_split);
     const int t_end = (int)((long)kr.n_tiles * (split + 1) / n_split);
 

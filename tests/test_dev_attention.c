@@ -428,7 +428,6 @@ static void gpu_params_device_buffers(void **state)
 
 int main(void)
 {
-    tu_filter_from_env();
     const struct CMUnitTest shapes[] = {
         cmocka_unit_test(head_dims_every_multiple_of_8),
         cmocka_unit_test(head_dims_longer_sequences),

@@ -1763,7 +1763,6 @@ static void gpu_params_decode_merges_splits(void **state)
 
 int main(void)
 {
-    tu_filter_from_env();
     const struct CMUnitTest token_for_token[] = {
         cmocka_unit_test(chunk_splits),
         cmocka_unit_test(windows_sinks_dilation),

@@ -356,7 +356,6 @@ static void attention_device_buffers_too_small(void **state)
 
 int main(void)
 {
-    tu_filter_from_env();
     const struct CMUnitTest status[] = {
         cmocka_unit_test(status_strings_distinct_and_from_the_map),
     };

@@ -294,10 +294,3 @@ int tu_close_context(void **state)
     *state = NULL;
     return 0;
 }
-
-void tu_filter_from_env(void)
-{
-    const char *pattern = getenv("SWACL_TEST_FILTER");
-    if (pattern && *pattern)
-        cmocka_set_test_filter(pattern);
-}

@@ -30,11 +30,6 @@ void     tu_fill(tu_rng *r, void *dst, size_t n, swacl_dtype dtype);
 /* element i of an array of dtype, widened to double */
 double   tu_elem(const void *base, size_t i, swacl_dtype dtype);
 
-/* Runs only the tests whose names match $SWACL_TEST_FILTER (cmocka's wildcard
- * pattern, e.g. "gpu_params_*"), when it is set: a representative subset for
- * slow OpenCL implementations. Call first in main. */
-void tu_filter_from_env(void);
-
 /* ---- contexts ---- */
 
 /* Creates a context on the default device ($SWACL_DEVICE when set) and returns 1.
