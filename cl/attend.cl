@@ -2,21 +2,24 @@
  * one-shot prefill, chunked prefill and batched decode, plus the merge of
  * flash-decoding splits. Keys come from two sources: the KV ring (positions
  * before the chunk) and the chunk's own fresh K/V, so a chunk never depends on
- * ring slots it is about to overwrite.
+ * ring slots it is about to overwrite. Three kernels share the band, tile and
+ * softmax helpers: attend (CPUs: a work-item per query row), attend_decode
+ * (CPUs' decode: a work-item streams a kv head's keys for all its query heads)
+ * and attend_tiled (GPUs: a work-group cooperates on tiles; below).
  *
- * Work layout: local (BLOCK_M, G, 1), global (n_qblocks*BLOCK_M, n_heads,
- * n_batch*n_split) with G = n_heads / n_kv_heads, so a work-group owns BLOCK_M
- * queries of one batch entry for one kv head and all its query heads: each K/V
- * tile is read once per group. The band for query i is
+ * The band for query i is
  *     j < n_sink  or  (i - win_left <= j <= i + win_right and (i - j) % dil == 0)
  * (causal: win_right = 0; bidirectional: win_left = win_right = W - 1; full:
  * reach 1 << 30); causal sinks need j <= i as well. The key range of a
  * work-group comes from the band, so tiles outside it are never loaded; tiles
  * the whole group sees skip masking.
  *
- * Measured on PoCL (AMD EPYC, 2 vCPUs): block_m 32 ran the Mistral shape
- * (32/8 heads, hd 128) 10-15% faster than 16; the laptop shape (8/2, hd 64,
- * W 512, n 4096) runs in about 63 ms, 64 useful GFLOP/s. */
+ * attend's layout: local (BLOCK_M, G, 1), global (n_qblocks*BLOCK_M, n_heads,
+ * n_batch*n_split) with G = n_heads / n_kv_heads, so a work-group owns BLOCK_M
+ * queries of one batch entry for one kv head and all its query heads: each K/V
+ * tile is read once per group. Measured on PoCL (AMD EPYC, 2 vCPUs): block_m 32
+ * ran the Mistral shape (32/8 heads, hd 128) 10-15% faster than 16; the laptop
+ * shape's current figure is in tests/data/prof_pocl_quick.json. */
 
 #ifndef BLOCK_M
 #define BLOCK_M 16    /* queries per work-group (each with all G query heads) */
@@ -335,6 +338,16 @@ static inline long tile_key_offset(const tile_addr *a, int jj)
 #ifndef DVEC
 #define DVEC 4        /* head_dim columns per vector in O (HEAD_DIM % (WG_N*DVEC) == 0) */
 #endif
+#ifndef SCORE_UNROLL
+#define SCORE_UNROLL 0 /* unroll factor of S's loop over head_dim, 0 = whole: fully
+                          unrolled, AMDGPU hoists every local load ahead of the
+                          multiply-adds (hd 64 on gfx1100: 128 VGPRs + 202 spilled,
+                          against 108 and none by 4), while ptxas wants it whole
+                          (in-cache RoPE at hd 128 spills 12 bytes by 4, none whole);
+                          tests/gpu_static.sh */
+#endif
+#define PRAGMA_(x) _Pragma(#x)
+#define UNROLL_BY(n) PRAGMA_(unroll n)
 #define MWI (BLOCK_M / WG_M)         /* rows per work-item */
 #define NWI (BLOCK_N / WG_N)         /* keys per work-item in S */
 #define DX (HEAD_DIM / (WG_N * DVEC)) /* vectors of O per row and work-item */
@@ -451,6 +464,11 @@ static inline void score_tile(__local const float *q_tile, __local const float *
 #pragma unroll
         for (int b = 0; b < NWI; b++)
             s[a][b] = 0.0f;
+#if SCORE_UNROLL > 0
+    UNROLL_BY(SCORE_UNROLL)
+#else
+#pragma unroll
+#endif
     for (int c = 0; c < HEAD_DIM / 4; c++) {
         float4 qv[MWI], kv[NWI];
 #pragma unroll
@@ -681,6 +699,172 @@ __kernel void attend_tiled(__global const io_t *q, __global const io_t *k, __glo
 #endif /* TILED */
 
 #if !TILED && DECODE_GH == 0
+/* Where attend reads a tile's K or V rows: the staged local tile, or (DIRECT_KV)
+ * the ring or the chunk in global memory at the rows' offsets koff. */
+typedef struct rows_src {
+    __local const float *tile;
+    __global const kv_t *ring;
+    __global const io_t *fresh;
+    const long *koff;
+    int from_ring;
+} rows_src;
+#if DIRECT_KV
+#define ROW_VEC(src, jj, c)                                                                    \
+    ((src)->from_ring ? LOAD_KV(c, (src)->ring + (src)->koff[jj])                              \
+                      : LOAD_IO(c, (src)->fresh + (src)->koff[jj]))
+#else
+#define ROW_VEC(src, jj, c) VLOAD_F((jj) * N_VEC + (c), (src)->tile)
+#endif
+
+#if !DIRECT_KV
+/* Stages a tile for attend as fp32: V row-major, K transposed or row-major
+   (K_AT); keys past jn are zeros so no garbage is read. */
+static inline void stage_rows_tile(__local float *k_tile, __local float *v_tile,
+                                   const tile_addr *ta, int from_ring,
+                                   __global const kv_t *ring_k, __global const kv_t *ring_v,
+                                   __global const io_t *k, __global const io_t *v, int jn,
+                                   int lid, int wg_size)
+{
+#if CONTIGUOUS
+    const int e_per = (BLOCK_N * N_VEC + wg_size - 1) / wg_size;
+    const int e_end = min(BLOCK_N * N_VEC, (lid + 1) * e_per);
+    for (int e = lid * e_per; e < e_end; e++) {
+#else
+    for (int e = lid; e < BLOCK_N * N_VEC; e += wg_size) {
+#endif
+        const int jj = e / N_VEC, c = e % N_VEC;
+        VT kx = (VT)(0.0f), vx = (VT)(0.0f);
+        if (jj < jn) {
+            const long off = tile_key_offset(ta, jj);
+            if (from_ring) {
+                kx = LOAD_KV(c, ring_k + off);
+                vx = LOAD_KV(c, ring_v + off);
+            } else {
+                kx = LOAD_IO(c, k + off);
+                vx = LOAD_IO(c, v + off);
+            }
+        }
+        VSTORE_F(vx, jj * N_VEC + c, v_tile);
+#if K_TRANSPOSED
+        float lanes[VEC];
+        VSTORE_F(kx, 0, lanes);
+        for (int x = 0; x < VEC; x++)
+            k_tile[K_AT(c * VEC + x, jj)] = lanes[x];
+#else
+        VSTORE_F(kx, jj * N_VEC + c, k_tile);
+#endif
+    }
+}
+#endif
+
+#if HAS_ROPE
+/* turns the staged keys (cached unrotated) to their positions j - key_shift;
+   one work-item per key, pairs (d, d + HEAD_DIM/2) */
+static inline void turn_staged_keys(__local float *k_tile, int j0, int jn, int key_shift,
+                                    int lid, int wg_size, __global const float *inv_freq)
+{
+    for (int jj = lid; jj < jn; jj += wg_size) {
+        const float pos = (float)(j0 + jj - key_shift);
+        for (int d = 0; d < HEAD_DIM / 2; d++) {
+            float cs, sn;
+            rope_angle(pos, inv_freq[d], &cs, &sn);
+            const float x1 = k_tile[K_AT(d, jj)];
+            const float x2 = k_tile[K_AT(d + HEAD_DIM / 2, jj)];
+            k_tile[K_AT(d, jj)] = x1 * cs - x2 * sn;
+            k_tile[K_AT(d + HEAD_DIM / 2, jj)] = x2 * cs + x1 * sn;
+        }
+    }
+}
+#endif
+
+/* The tile's scores for query row qp (scaled), VEC keys per vector in sc. */
+static inline void score_row_tile(const float *qp, const rows_src *K, VT *sc)
+{
+#if K_TRANSPOSED
+    /* Eight independent partial sums per vector keep the multiply-adds from
+       waiting on each other's latency; HEAD_DIM is a multiple of 8. */
+    for (int c = 0; c < BLOCK_N / VEC; c++) {
+        __local const float *kc = K->tile + c * VEC;
+        VT a0 = (VT)(0.0f), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0;
+        for (int d = 0; d < HEAD_DIM; d += 8) {
+            a0 = MAD((VT)(qp[d + 0]), VLOAD_F(0, kc + (d + 0) * BLOCK_N), a0);
+            a1 = MAD((VT)(qp[d + 1]), VLOAD_F(0, kc + (d + 1) * BLOCK_N), a1);
+            a2 = MAD((VT)(qp[d + 2]), VLOAD_F(0, kc + (d + 2) * BLOCK_N), a2);
+            a3 = MAD((VT)(qp[d + 3]), VLOAD_F(0, kc + (d + 3) * BLOCK_N), a3);
+            a4 = MAD((VT)(qp[d + 4]), VLOAD_F(0, kc + (d + 4) * BLOCK_N), a4);
+            a5 = MAD((VT)(qp[d + 5]), VLOAD_F(0, kc + (d + 5) * BLOCK_N), a5);
+            a6 = MAD((VT)(qp[d + 6]), VLOAD_F(0, kc + (d + 6) * BLOCK_N), a6);
+            a7 = MAD((VT)(qp[d + 7]), VLOAD_F(0, kc + (d + 7) * BLOCK_N), a7);
+        }
+        sc[c] = ((a0 + a1) + (a2 + a3)) + ((a4 + a5) + (a6 + a7));
+    }
+#else
+    /* dot products over head_dim, four keys at a time so their multiply-add
+       chains overlap, then one horizontal sum per key */
+    float row_s[BLOCK_N];
+    for (int jj = 0; jj < BLOCK_N; jj += 4) {
+        VT a0 = (VT)(0.0f), a1 = a0, a2 = a0, a3 = a0;
+        for (int c = 0; c < N_VEC; c++) {
+            const VT qc = VLOAD_F(c, qp);
+            a0 = MAD(qc, ROW_VEC(K, jj, c), a0);
+            a1 = MAD(qc, ROW_VEC(K, jj + 1, c), a1);
+            a2 = MAD(qc, ROW_VEC(K, jj + 2, c), a2);
+            a3 = MAD(qc, ROW_VEC(K, jj + 3, c), a3);
+        }
+        row_s[jj + 0] = HSUM(a0);
+        row_s[jj + 1] = HSUM(a1);
+        row_s[jj + 2] = HSUM(a2);
+        row_s[jj + 3] = HSUM(a3);
+    }
+    for (int c = 0; c < BLOCK_N / VEC; c++)
+        sc[c] = VLOAD_F(c, row_s);
+#endif
+}
+
+/* acc = acc * alpha + the tile's values weighted by p */
+static inline void accumulate_pv_row(const float *p, float alpha, const rows_src *V, int jn,
+                                     VT *acc)
+{
+#if N_VEC >= 8
+    /* key by key into N_VEC register accumulators (8 to 32: enough independent
+       chains); one broadcast weight serves a whole row. Fully unrolled so the
+       accumulators live in registers, not memory. */
+    VT o[N_VEC];
+#pragma unroll
+    for (int c = 0; c < N_VEC; c++)
+        o[c] = acc[c] * alpha;
+    for (int jj = 0; jj < jn; jj++) {
+        const VT pj = (VT)(p[jj]);
+#pragma unroll
+        for (int c = 0; c < N_VEC; c++)
+            o[c] = MAD(pj, ROW_VEC(V, jj, c), o[c]);
+    }
+#pragma unroll
+    for (int c = 0; c < N_VEC; c++)
+        acc[c] = o[c];
+#else
+    /* with few vectors per row, eight partial sums over keys keep the chains
+       independent. Keys past jn have weight 0 and zero rows, and BLOCK_N is a
+       multiple of 8, so no remainder. Laptop shape (hd 64) on PoCL: 191 ms
+       against 288 ms for the key-by-key form. */
+    for (int c = 0; c < N_VEC; c++) {
+        VT a0 = acc[c] * alpha, a1 = (VT)(0.0f), a2 = a1, a3 = a1, a4 = a1, a5 = a1, a6 = a1,
+           a7 = a1;
+        for (int jj = 0; jj < BLOCK_N; jj += 8) {
+            a0 = MAD((VT)(p[jj + 0]), ROW_VEC(V, jj + 0, c), a0);
+            a1 = MAD((VT)(p[jj + 1]), ROW_VEC(V, jj + 1, c), a1);
+            a2 = MAD((VT)(p[jj + 2]), ROW_VEC(V, jj + 2, c), a2);
+            a3 = MAD((VT)(p[jj + 3]), ROW_VEC(V, jj + 3, c), a3);
+            a4 = MAD((VT)(p[jj + 4]), ROW_VEC(V, jj + 4, c), a4);
+            a5 = MAD((VT)(p[jj + 5]), ROW_VEC(V, jj + 5, c), a5);
+            a6 = MAD((VT)(p[jj + 6]), ROW_VEC(V, jj + 6, c), a6);
+            a7 = MAD((VT)(p[jj + 7]), ROW_VEC(V, jj + 7, c), a7);
+        }
+        acc[c] = ((a0 + a1) + (a2 + a3)) + ((a4 + a5) + (a6 + a7));
+    }
+#endif
+}
+
 __kernel void attend(__global const io_t *q, __global const io_t *k, __global const io_t *v,
                      __global io_t *out, __global const kv_t *ring_k,
                      __global const kv_t *ring_v,
@@ -779,148 +963,22 @@ __kernel void attend(__global const io_t *q, __global const io_t *k, __global co
         long koff[BLOCK_N];
         for (int jj = 0; jj < BLOCK_N; jj++)
             koff[jj] = tile_key_offset(&ta, jj < jn ? jj : 0);
-#define K_VEC(jj, c) (from_ring ? LOAD_KV(c, ring_k + koff[jj]) : LOAD_IO(c, k + koff[jj]))
-#define V_VEC(jj, c) (from_ring ? LOAD_KV(c, ring_v + koff[jj]) : LOAD_IO(c, v + koff[jj]))
+        const rows_src K = {0, ring_k, k, koff, from_ring}, V = {0, ring_v, v, koff, from_ring};
 #else
-#define K_VEC(jj, c) VLOAD_F((jj) * N_VEC + (c), k_tile)
-#define V_VEC(jj, c) VLOAD_F((jj) * N_VEC + (c), v_tile)
-        /* stage the tile as fp32; keys past jn are zeros so no garbage is read */
-#if CONTIGUOUS
-        const int e_per = (BLOCK_N * N_VEC + WG_SIZE - 1) / WG_SIZE;
-        const int e_end = min(BLOCK_N * N_VEC, (lid + 1) * e_per);
-        for (int e = lid * e_per; e < e_end; e++) {
-#else
-        for (int e = lid; e < BLOCK_N * N_VEC; e += WG_SIZE) {
-#endif
-            const int jj = e / N_VEC, c = e % N_VEC;
-            VT kx = (VT)(0.0f), vx = (VT)(0.0f);
-            if (jj < jn) {
-                const long off = tile_key_offset(&ta, jj);
-                if (from_ring) {
-                    kx = LOAD_KV(c, ring_k + off);
-                    vx = LOAD_KV(c, ring_v + off);
-                } else {
-                    kx = LOAD_IO(c, k + off);
-                    vx = LOAD_IO(c, v + off);
-                }
-            }
-            VSTORE_F(vx, jj * N_VEC + c, v_tile);
-#if K_TRANSPOSED
-            float lanes[VEC];
-            VSTORE_F(kx, 0, lanes);
-            for (int x = 0; x < VEC; x++)
-                k_tile[K_AT(c * VEC + x, jj)] = lanes[x];
-#else
-            VSTORE_F(kx, jj * N_VEC + c, k_tile);
-#endif
-        }
+        stage_rows_tile(k_tile, v_tile, &ta, from_ring, ring_k, ring_v, k, v, jn, lid, WG_SIZE);
         barrier(CLK_LOCAL_MEM_FENCE);
-#endif /* DIRECT_KV */
+        const rows_src K = {k_tile, ring_k, k, 0, 0}, V = {v_tile, ring_v, v, 0, 0};
+#endif
 #if HAS_ROPE
-        /* turn the staged keys (cached unrotated) to their positions; one work-item
-           per key, pairs (d, d + HEAD_DIM/2) */
-        for (int jj = lid; jj < jn; jj += WG_SIZE) {
-            const float pos = (float)(j0 + jj - key_shift);
-            for (int d = 0; d < HEAD_DIM / 2; d++) {
-                float cs, sn;
-                rope_angle(pos, inv_freq[d], &cs, &sn);
-                const float x1 = k_tile[K_AT(d, jj)];
-                const float x2 = k_tile[K_AT(d + HEAD_DIM / 2, jj)];
-                k_tile[K_AT(d, jj)] = x1 * cs - x2 * sn;
-                k_tile[K_AT(d + HEAD_DIM / 2, jj)] = x2 * cs + x1 * sn;
-            }
-        }
+        turn_staged_keys(k_tile, j0, jn, key_shift, lid, WG_SIZE, inv_freq);
         barrier(CLK_LOCAL_MEM_FENCE);
 #endif
-
         VT sc[BLOCK_N / VEC];
-#if K_TRANSPOSED
-        /* scores of the tile, VEC keys per vector. Eight independent partial sums
-           per vector keep the multiply-adds from waiting on each other's latency;
-           HEAD_DIM is a multiple of 8. */
-        for (int c = 0; c < BLOCK_N / VEC; c++) {
-            __local const float *kc = k_tile + c * VEC;
-            VT a0 = (VT)(0.0f), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0;
-            for (int d = 0; d < HEAD_DIM; d += 8) {
-                a0 = MAD((VT)(qp[d + 0]), VLOAD_F(0, kc + (d + 0) * BLOCK_N), a0);
-                a1 = MAD((VT)(qp[d + 1]), VLOAD_F(0, kc + (d + 1) * BLOCK_N), a1);
-                a2 = MAD((VT)(qp[d + 2]), VLOAD_F(0, kc + (d + 2) * BLOCK_N), a2);
-                a3 = MAD((VT)(qp[d + 3]), VLOAD_F(0, kc + (d + 3) * BLOCK_N), a3);
-                a4 = MAD((VT)(qp[d + 4]), VLOAD_F(0, kc + (d + 4) * BLOCK_N), a4);
-                a5 = MAD((VT)(qp[d + 5]), VLOAD_F(0, kc + (d + 5) * BLOCK_N), a5);
-                a6 = MAD((VT)(qp[d + 6]), VLOAD_F(0, kc + (d + 6) * BLOCK_N), a6);
-                a7 = MAD((VT)(qp[d + 7]), VLOAD_F(0, kc + (d + 7) * BLOCK_N), a7);
-            }
-            sc[c] = ((a0 + a1) + (a2 + a3)) + ((a4 + a5) + (a6 + a7));
-        }
-#else
-        /* scores as dot products over head_dim, four keys at a time so their
-           multiply-add chains overlap, then one horizontal sum per key */
-        {
-            float row_s[BLOCK_N];
-            for (int jj = 0; jj < BLOCK_N; jj += 4) {
-                VT a0 = (VT)(0.0f), a1 = a0, a2 = a0, a3 = a0;
-                for (int c = 0; c < N_VEC; c++) {
-                    const VT qc = VLOAD_F(c, qp);
-                    a0 = MAD(qc, K_VEC(jj, c), a0);
-                    a1 = MAD(qc, K_VEC(jj + 1, c), a1);
-                    a2 = MAD(qc, K_VEC(jj + 2, c), a2);
-                    a3 = MAD(qc, K_VEC(jj + 3, c), a3);
-                }
-                row_s[jj + 0] = HSUM(a0);
-                row_s[jj + 1] = HSUM(a1);
-                row_s[jj + 2] = HSUM(a2);
-                row_s[jj + 3] = HSUM(a3);
-            }
-            for (int c = 0; c < BLOCK_N / VEC; c++)
-                sc[c] = VLOAD_F(c, row_s);
-        }
-#endif
+        score_row_tile(qp, &K, sc);
         float p[BLOCK_N];
         const float alpha = softmax_step(sc, p, interior, i, j0, jn, n_sink, win_left, win_right,
                                          dil, causal, softcap, &m, &l);
-#if N_VEC >= 8
-        /* weighted values, key by key into N_VEC register accumulators (8 to 32:
-           enough independent chains); one broadcast weight serves a whole row */
-        {
-            /* fully unrolled so the accumulators live in registers, not memory */
-            VT o[N_VEC];
-#pragma unroll
-            for (int c = 0; c < N_VEC; c++)
-                o[c] = acc[c] * alpha;
-            for (int jj = 0; jj < jn; jj++) {
-                const VT pj = (VT)(p[jj]);
-#pragma unroll
-                for (int c = 0; c < N_VEC; c++)
-                    o[c] = MAD(pj, V_VEC(jj, c), o[c]);
-            }
-#pragma unroll
-            for (int c = 0; c < N_VEC; c++)
-                acc[c] = o[c];
-        }
-#else
-        /* weighted values; with few vectors per row, eight partial sums over keys
-           keep the chains independent. Keys past jn have weight 0 and zero rows,
-           and BLOCK_N is a multiple of 8, so no remainder. Laptop shape (hd 64) on
-           PoCL: 191 ms against 288 ms for the key-by-key form. */
-        for (int c = 0; c < N_VEC; c++) {
-            VT a0 = acc[c] * alpha, a1 = (VT)(0.0f), a2 = a1, a3 = a1, a4 = a1, a5 = a1,
-               a6 = a1, a7 = a1;
-            for (int jj = 0; jj < BLOCK_N; jj += 8) {
-                a0 = MAD((VT)(p[jj + 0]), V_VEC(jj + 0, c), a0);
-                a1 = MAD((VT)(p[jj + 1]), V_VEC(jj + 1, c), a1);
-                a2 = MAD((VT)(p[jj + 2]), V_VEC(jj + 2, c), a2);
-                a3 = MAD((VT)(p[jj + 3]), V_VEC(jj + 3, c), a3);
-                a4 = MAD((VT)(p[jj + 4]), V_VEC(jj + 4, c), a4);
-                a5 = MAD((VT)(p[jj + 5]), V_VEC(jj + 5, c), a5);
-                a6 = MAD((VT)(p[jj + 6]), V_VEC(jj + 6, c), a6);
-                a7 = MAD((VT)(p[jj + 7]), V_VEC(jj + 7, c), a7);
-            }
-            acc[c] = ((a0 + a1) + (a2 + a3)) + ((a4 + a5) + (a6 + a7));
-        }
-#endif
-#undef K_VEC
-#undef V_VEC
+        accumulate_pv_row(p, alpha, &V, jn, acc);
         /* the tile is overwritten next */
         barrier(CLK_LOCAL_MEM_FENCE);
     }

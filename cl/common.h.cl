@@ -102,12 +102,26 @@ static inline VT exp2_poly(VT x)
  * product is carried as hi + lo (lo exact through fma) so the angle loses
  * nothing to rounding beyond inv_freq's own; sin/cos of hi are then corrected
  * to first order in lo. */
+#ifndef NATIVE_TRIG
+#define NATIVE_TRIG 0 /* 1 = RoPE angles reduced to [-pi, pi] here, then the device's
+                         native sin/cos: full-range sincos keeps a reduction table in
+                         private memory on some GPU compilers (ocloc, dg2) */
+#endif
 static inline void rope_angle(float pos, float f, float *c, float *s)
 {
     const float hi = pos * f;
     const float lo = fma(pos, f, -hi);
     float ch;
+#if NATIVE_TRIG
+    /* hi - k * 2pi, 2pi split in two floats (6.2831855f exceeds it by
+       1.7484556e-7), each product exact through fma */
+    const float k = rint(hi * 0.15915494309189535f);
+    const float r = fma(k, 1.7484556e-7f, fma(-k, 6.2831855f, hi));
+    const float sh = native_sin(r);
+    ch = native_cos(r);
+#else
     const float sh = sincos(hi, &ch);
+#endif
     *s = mad(lo, ch, sh);
     *c = mad(-lo, sh, ch);
 }

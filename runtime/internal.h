@@ -80,6 +80,8 @@ typedef struct swacl_params {
                           (query, head) pairs (attend_tiled) */
     int block_n;       /* keys per tile */
     int wg_m, wg_n;    /* attend_tiled: work-items along rows and along keys/columns */
+    int score_unroll;  /* attend_tiled: unroll factor of S's head_dim loop, 0 = whole */
+    int native_trig;   /* 1 = RoPE angles reduced in-kernel, then native sin/cos */
     int contiguous;    /* 1 = a work-item stages a contiguous run of each tile (CPUs) */
     int vec;           /* vector width of head_dim and key loops (4, 8 or 16) */
     int poly_exp2;     /* 1 = softmax exp2 by vector polynomial (CPUs) */

@@ -26,31 +26,33 @@ typedef struct params_row {
  * (3-20% faster than 32 on PoCL in side-by-side runs; prefill prefers 32).
  * GPU sets: attend_tiled, work-groups of wg_m x wg_n work-items cooperating on
  * block_m rows x block_n keys (plan.c shrinks the tiles to the device's local
- * memory and work-group size). 16 x 16 work-items with 2 x 2 patches of S and
- * 32-row tiles: head_dim 128 takes 96 registers on sm_80 (ptxas, 32-bit local
- * pointers) where 4 x 2 patches took 166 and 4 x 4 took 226, so K/V tiles are
- * shared by many rows without a register file too large for occupancy
- * (tests/gpu_static.sh prints the figures per target); not yet timed on a GPU. */
+ * memory and work-group size). Each value is the one with no spill, scratch or
+ * stack on the vendors' compilers for every variant (tests/gpu_static.sh;
+ * docs/gpu.md gives the figures and the values rejected): 2 x 2 patches of S,
+ * Intel's tiles smaller for its 128 GRFs, score_unroll per vendor, native_trig
+ * where full-range sincos needs private memory. Not yet timed on a GPU. */
 #define CPU_SET(set_name)                                                                      \
     {                                                                                          \
         .name = set_name, .block_m = 32, .block_n = 32, .contiguous = 1, .vec = 16,            \
         .poly_exp2 = 1, .transpose_rows = 16, .direct_kv = 1, .decode_keys_per_split = 512,    \
         .max_chunk = 1024, .stream_decode = 1, .decode_block_n = 16                            \
     }
-#define GPU_SET(set_name, bm, bn, wm, wn, chunk)                                               \
+#define GPU_SET(set_name, bm, bn, wm, wn, unroll, trig, chunk)                                 \
     {                                                                                          \
         .name = set_name, .tiled = 1, .block_m = bm, .block_n = bn, .wg_m = wm, .wg_n = wn,    \
-        .vec = 4, .transpose_rows = 1, .decode_keys_per_split = 256, .max_chunk = chunk        \
+        .score_unroll = unroll, .native_trig = trig, .vec = 4, .transpose_rows = 1,            \
+        .decode_keys_per_split = 256,                                                          \
+        .max_chunk = chunk                                                                     \
     }
 
 /* first match wins: specific rows before their fallbacks */
 static const params_row params_table[] = {
     {.type = SWACL_DEV_CPU, .p = CPU_SET("cpu")},
-    {.type = SWACL_DEV_GPU, .vendor = "NVIDIA", .p = GPU_SET("gpu-nvidia", 32, 32, 16, 16, 2048)},
+    {.type = SWACL_DEV_GPU, .vendor = "NVIDIA", .p = GPU_SET("gpu-nvidia", 32, 32, 16, 16, 2, 0, 2048)},
     {.type = SWACL_DEV_GPU, .vendor = "Advanced Micro Devices",
-     .p = GPU_SET("gpu-amd", 32, 32, 16, 16, 2048)},
-    {.type = SWACL_DEV_GPU, .vendor = "Intel", .p = GPU_SET("gpu-intel", 32, 32, 16, 16, 1024)},
-    {.type = SWACL_DEV_GPU, .p = GPU_SET("gpu", 32, 32, 16, 16, 1024)},
+     .p = GPU_SET("gpu-amd", 32, 32, 16, 16, 4, 0, 2048)},
+    {.type = SWACL_DEV_GPU, .vendor = "Intel", .p = GPU_SET("gpu-intel", 16, 16, 16, 16, 2, 1, 1024)},
+    {.type = SWACL_DEV_GPU, .p = GPU_SET("gpu", 16, 16, 16, 16, 2, 1, 1024)},
     {.type = SWACL_DEV_OTHER,
      .p = {.name = "generic", .block_m = 8, .block_n = 16, .contiguous = 1, .vec = 4,
            .poly_exp2 = 1, .transpose_rows = 16, .direct_kv = 1, .decode_keys_per_split = 256,
@@ -101,6 +103,10 @@ static void apply_key(swacl_params *p, const char *key, long val)
         p->wg_m = v;
     else if (!strcmp(key, "wg_n") && v >= 1 && (v & (v - 1)) == 0)
         p->wg_n = v;
+    else if (!strcmp(key, "score_unroll"))
+        p->score_unroll = v;
+    else if (!strcmp(key, "native_trig"))
+        p->native_trig = v != 0;
 }
 
 void swacl_params_override(swacl_params *p, const char *spec)
@@ -158,10 +164,12 @@ swacl_params swacl_params_for(const swacl_caps *caps)
 void swacl_params_describe(const swacl_params *p, char *buf, size_t n)
 {
     snprintf(buf, n,
-             "tiled=%d block_m=%d block_n=%d wg_m=%d wg_n=%d contiguous=%d vec=%d poly_exp2=%d "
+             "tiled=%d block_m=%d block_n=%d wg_m=%d wg_n=%d score_unroll=%d native_trig=%d "
+             "contiguous=%d vec=%d poly_exp2=%d "
              "transpose_rows=%d direct_kv=%d split_keys=%d max_chunk=%d stream_decode=%d "
              "decode_block_n=%d",
-             p->tiled, p->block_m, p->block_n, p->wg_m, p->wg_n, p->contiguous, p->vec,
+             p->tiled, p->block_m, p->block_n, p->wg_m, p->wg_n, p->score_unroll, p->native_trig,
+             p->contiguous, p->vec,
              p->poly_exp2, p->transpose_rows, p->direct_kv, p->decode_keys_per_split,
              p->max_chunk, p->stream_decode, p->decode_block_n);
 }

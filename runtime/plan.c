@@ -23,9 +23,10 @@ void swacl_base_options(const swacl_caps *caps, const swacl_params *p, int head_
     /* -w: some drivers (PoCL) print their compiler's warnings on stderr, and
        the library must stay silent; tests/kernels_warning_free.sh keeps the
        sources free of warnings instead */
-    snprintf(buf, n, "-w -cl-std=CL1.2 -DHAS_FMA=%d -DPOLY_EXP2=%d -DHEAD_DIM=%d -DVEC=%d "
-                     "-DIO_HALF=%d -DKV_HALF=%d",
-             caps->has_fma, p->poly_exp2, head_dim, vec, io == SWACL_F16, kv == SWACL_F16);
+    snprintf(buf, n, "-w -cl-std=CL1.2 -DHAS_FMA=%d -DPOLY_EXP2=%d -DNATIVE_TRIG=%d "
+                     "-DHEAD_DIM=%d -DVEC=%d -DIO_HALF=%d -DKV_HALF=%d",
+             caps->has_fma, p->poly_exp2, p->native_trig, head_dim, vec, io == SWACL_F16,
+             kv == SWACL_F16);
 }
 
 static int next_pow2(int x)
@@ -80,7 +81,10 @@ static swacl_status plan_tiled(const swacl_caps *caps, const swacl_params *p,
     int block_m = p->block_m > 0 ? p->block_m : wg_m;
     if (rows < block_m)
         block_m = next_pow2((int)rows);
-    /* fewer rows than work-items along them (decode): move the work-items to keys */
+    /* fewer rows than work-items along them (decode): move the work-items to keys,
+       one key each per tile (two made ptxas spill 12 bytes on sm_90 at head_dim
+       80, where only 16 work-items fit along keys; tests/gpu_static.sh) */
+    const int few_rows = block_m < wg_m;
     while (block_m < wg_m) {
         wg_m /= 2;
         wg_n *= 2;
@@ -88,7 +92,7 @@ static swacl_status plan_tiled(const swacl_caps *caps, const swacl_params *p,
     while (hd % wg_n) /* every work-item owns whole columns of O */
         wg_n /= 2;
     block_m = round_up(block_m, wg_m);
-    int block_n = round_up(p->block_n > wg_n ? p->block_n : wg_n, wg_n);
+    int block_n = few_rows ? wg_n : round_up(p->block_n > wg_n ? p->block_n : wg_n, wg_n);
     size_t bytes = tiled_local_bytes(hd, block_m, block_n, wg_n);
     while (bytes > caps->local_mem) {
         if (block_n > wg_n && (block_n >= block_m || block_m == wg_m))
@@ -128,9 +132,10 @@ static swacl_status plan_tiled(const swacl_caps *caps, const swacl_params *p,
     swacl_base_options(caps, p, hd, pl->vec, sh->io, sh->kv, base, sizeof base);
     snprintf(pl->options, sizeof pl->options,
              "%s -DTILED=1 -DBLOCK_M=%d -DBLOCK_N=%d -DWG_M=%d -DWG_N=%d -DDVEC=%d "
-             "-DHAS_SOFTCAP=%d -DHAS_SINK_LOGITS=%d -DHAS_DILATION=%d -DHAS_ROPE=%d",
-             base, block_m, block_n, wg_m, wg_n, dvec, sh->softcap, sh->sink_logits, sh->dilated,
-             sh->rope);
+             "-DSCORE_UNROLL=%d -DHAS_SOFTCAP=%d -DHAS_SINK_LOGITS=%d -DHAS_DILATION=%d "
+             "-DHAS_ROPE=%d",
+             base, block_m, block_n, wg_m, wg_n, dvec, p->score_unroll, sh->softcap,
+             sh->sink_logits, sh->dilated, sh->rope);
     return SWACL_OK;
 }
 

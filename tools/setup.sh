@@ -10,6 +10,7 @@ packages=(
     ocl-icd-opencl-dev opencl-headers pocl-opencl-icd clinfo
     libclblast-dev libcmocka-dev
     oclgrind valgrind clang libclang-rt-14-dev
+    clang-15 llvm-15 libclc-15 intel-opencl-icd mesa-opencl-icd
 )
 
 is_installed() {

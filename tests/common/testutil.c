@@ -105,7 +105,7 @@ int tu_open_group_gpu(void **state)
     if (!opened) {
         ctx = NULL;
     } else if (!ctx->params.tiled || ctx->params.stream_decode ||
-               ctx->params.decode_keys_per_split != 16) {
+               ctx->params.decode_keys_per_split != 16 || !ctx->params.native_trig) {
         printf("SWACL_PARAMS=%s was not applied\n", TU_GPU_PARAMS);
         swacl_context_destroy(ctx);
         return -1;

@@ -43,8 +43,9 @@ int tu_open_group(void **state);
  * cooperative work-group kernel, for prefill and decode) forced through
  * $SWACL_PARAMS, so the GPU code path runs on CPUs too; fails the group if the
  * override is not applied */
-#define TU_GPU_PARAMS "set=gpu-nvidia,split_keys=16"
-/* (decode windows split after 16 keys, so decode runs attend_merge too) */
+#define TU_GPU_PARAMS "set=gpu-nvidia,split_keys=16,native_trig=1"
+/* (decode windows split after 16 keys, so decode runs attend_merge too; RoPE
+   angles by native sin/cos, as the Intel and generic GPU sets take them) */
 int tu_open_group_gpu(void **state);
 /* cmocka group teardown: destroys the context a group setup left in *state */
 int tu_close_context(void **state);
