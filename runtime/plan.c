@@ -128,14 +128,10 @@ static swacl_status plan_tiled(const swacl_caps *caps, const swacl_params *p,
     pl->global[0] = (size_t)n_blocks * wg;
     pl->global[1] = (size_t)sh->n_kv_heads;
     pl->global[2] = (size_t)sh->n_batch * pl->n_split;
-    char base[256];
-    swacl_base_options(caps, p, hd, pl->vec, sh->io, sh->kv, base, sizeof base);
     snprintf(pl->options, sizeof pl->options,
-             "%s -DTILED=1 -DBLOCK_M=%d -DBLOCK_N=%d -DWG_M=%d -DWG_N=%d -DDVEC=%d "
-             "-DSCORE_UNROLL=%d -DHAS_SOFTCAP=%d -DHAS_SINK_LOGITS=%d -DHAS_DILATION=%d "
-             "-DHAS_ROPE=%d",
-             base, block_m, block_n, wg_m, wg_n, dvec, p->score_unroll, sh->softcap,
-             sh->sink_logits, sh->dilated, sh->rope);
+             "-DTILED=1 -DBLOCK_M=%d -DBLOCK_N=%d -DWG_M=%d -DWG_N=%d -DDVEC=%d "
+             "-DSCORE_UNROLL=%d",
+             block_m, block_n, wg_m, wg_n, dvec, p->score_unroll);
     return SWACL_OK;
 }
 
@@ -171,14 +167,10 @@ static swacl_status plan_rows(const swacl_caps *caps, const swacl_params *p,
        attend_decode stages nothing: it gets fixed values, one program per variant. */
     const int transposed = !stream && block_m * group >= p->transpose_rows;
     const int direct_kv = !stream && !transposed && !sh->rope && p->direct_kv;
-    char base[256];
-    swacl_base_options(caps, p, hd, pl->vec, sh->io, sh->kv, base, sizeof base);
     snprintf(pl->options, sizeof pl->options,
-             "%s -DBLOCK_M=%d -DBLOCK_N=%d -DCONTIGUOUS=%d -DHAS_SOFTCAP=%d "
-             "-DHAS_SINK_LOGITS=%d -DHAS_DILATION=%d -DHAS_ROPE=%d -DK_TRANSPOSED=%d "
-             "-DDIRECT_KV=%d -DDECODE_GH=%d",
-             base, block_m, block_n, !stream && p->contiguous, sh->softcap, sh->sink_logits,
-             sh->dilated, sh->rope, transposed, direct_kv, decode_gh);
+             "-DBLOCK_M=%d -DBLOCK_N=%d -DCONTIGUOUS=%d -DK_TRANSPOSED=%d -DDIRECT_KV=%d "
+             "-DDECODE_GH=%d",
+             block_m, block_n, !stream && p->contiguous, transposed, direct_kv, decode_gh);
     pl->kernel = stream ? "attend_decode" : "attend";
     pl->block_m = block_m;
     pl->block_n = block_n;
@@ -216,6 +208,14 @@ swacl_status swacl_plan_attend(const swacl_caps *caps, const swacl_params *p,
                                  : plan_rows(caps, p, sh, pl, msg, n);
     if (s != SWACL_OK)
         return s;
+    /* every kernel's options: the shared ones, the kernel's tiles, the features */
+    char base[256], tiles[256];
+    swacl_base_options(caps, p, sh->head_dim, pl->vec, sh->io, sh->kv, base, sizeof base);
+    memcpy(tiles, pl->options, sizeof tiles); /* the kernels' tiles take ~120 characters */
+    tiles[sizeof tiles - 1] = 0;
+    snprintf(pl->options, sizeof pl->options,
+             "%.255s %.255s -DHAS_SOFTCAP=%d -DHAS_SINK_LOGITS=%d -DHAS_DILATION=%d -DHAS_ROPE=%d",
+             base, tiles, sh->softcap, sh->sink_logits, sh->dilated, sh->rope);
     /* the merge: one output vector per work-item */
     const size_t n_vec = (size_t)(sh->head_dim / pl->vec);
     pl->merge_local[0] = n_vec;

@@ -15,7 +15,8 @@
 # Tools: $CLANG (else clang-15, newer, clang), $LIBCLC_DIR (/usr/lib/clc),
 # $PTXAS (else PATH, /usr/local/cuda/bin, or the Python environment where
 # `pip install nvidia-cuda-nvcc-cu12` put one), $OCLOC (else PATH); $JOBS
-# compiles at a time (2); SWACL_NV_FP16=1 gives NVIDIA targets cl_khr_fp16.
+# compiles at a time (2); SWACL_NV_FP16=1 gives NVIDIA targets cl_khr_fp16;
+# GS_KEEP=1 keeps the work directory and its intermediates (PTX, objects).
 
 # ---- one compile unit (a source file with one option set) for one target.
 # Runs as `sh gpu_static.sh --unit TARGET INDEX` under xargs; writes one record
