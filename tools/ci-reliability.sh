@@ -24,8 +24,9 @@ export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
 export ASAN_OPTIONS="detect_leaks=1:check_initialization_order=1:strict_string_checks=1"
 
 # Mesa's OpenCL drivers (rusticl, clover) dlopen a library with RTLD_DEEPBIND,
-# which the sanitizer runtime refuses, and the ICD loader opens every driver it
-# finds: sanitized programs are shown PoCL's ICD only.
+# which the sanitizer runtime refuses, and leak a block while loading (which
+# valgrind reports), and the ICD loader opens every driver it finds: sanitized
+# and valgrind runs are shown PoCL's ICD only.
 pocl_icd_dir="$root/build-icd"
 mkdir -p "$pocl_icd_dir" && ln -sf /etc/OpenCL/vendors/pocl.icd "$pocl_icd_dir/pocl.icd"
 
@@ -65,7 +66,8 @@ for part in "${parts[@]}"; do
     oclgrind | valgrind)
         stage "$part"
         if configure_build build-reliability -DSWACL_RELIABILITY=ON -DSWACL_WERROR=ON &&
-            ctest --test-dir build-reliability --output-on-failure -L "^$part\$"; then
+            OCL_ICD_VENDORS=$pocl_icd_dir ctest --test-dir build-reliability \
+                --output-on-failure -L "^$part\$"; then
             summary+=("$part: clean")
         else
             failed+=("$part")
