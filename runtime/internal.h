@@ -99,8 +99,6 @@ typedef struct swacl_params {
 swacl_params swacl_params_for(const swacl_caps *caps);
 /* the table's set of that name, or NULL */
 const swacl_params *swacl_params_named(const char *name);
-/* applies an override spec ("set=NAME" first, then key=value pairs) to *p */
-void swacl_params_override(swacl_params *p, const char *spec);
 void swacl_params_describe(const swacl_params *p, char *buf, size_t n);
 
 /* ---- program building (program.c) ---------------------------------------------- */

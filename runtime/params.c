@@ -109,7 +109,8 @@ static void apply_key(swacl_params *p, const char *key, long val)
         p->native_trig = v != 0;
 }
 
-void swacl_params_override(swacl_params *p, const char *spec)
+/* applies an override spec ("set=NAME" first, then key=value pairs) to *p */
+static void apply_override(swacl_params *p, const char *spec)
 {
     char buf[256];
     snprintf(buf, sizeof buf, "%s", spec);
@@ -148,7 +149,7 @@ swacl_params swacl_params_for(const swacl_caps *caps)
     }
     const char *env = getenv("SWACL_PARAMS");
     if (env && *env) {
-        swacl_params_override(&p, env);
+        apply_override(&p, env);
         /* the name says what runs: a set's own name while its values stand */
         const swacl_params *named = swacl_params_named(p.name);
         char a[512], b[512];

@@ -65,8 +65,8 @@ static size_t tiled_local_bytes(int hd, int block_m, int block_n, int wg_n)
    from the parameters, fitted to the work, the device's work-group size, the
    head dim (wg_n * dvec columns at a time) and its local memory. */
 static swacl_status plan_tiled(const swacl_caps *caps, const swacl_params *p,
-                               const swacl_attend_shape *sh, swacl_attend_plan *pl, char *msg,
-                               size_t n)
+                               const swacl_attend_shape *sh, swacl_attend_plan *pl, char *tiles,
+                               size_t tiles_size, char *msg, size_t n)
 {
     const int hd = sh->head_dim;
     const int group = sh->n_heads / sh->n_kv_heads;
@@ -128,7 +128,7 @@ static swacl_status plan_tiled(const swacl_caps *caps, const swacl_params *p,
     pl->global[0] = (size_t)n_blocks * wg;
     pl->global[1] = (size_t)sh->n_kv_heads;
     pl->global[2] = (size_t)sh->n_batch * pl->n_split;
-    snprintf(pl->options, sizeof pl->options,
+    snprintf(tiles, tiles_size,
              "-DTILED=1 -DBLOCK_M=%d -DBLOCK_N=%d -DWG_M=%d -DWG_N=%d -DDVEC=%d "
              "-DSCORE_UNROLL=%d",
              block_m, block_n, wg_m, wg_n, dvec, p->score_unroll);
@@ -138,8 +138,8 @@ static swacl_status plan_tiled(const swacl_caps *caps, const swacl_params *p,
 /* attend (work-groups of block_m queries x G heads, a work-item per row) and
    attend_decode (a work-item per kv head and run of up to 8 query heads) */
 static swacl_status plan_rows(const swacl_caps *caps, const swacl_params *p,
-                              const swacl_attend_shape *sh, swacl_attend_plan *pl, char *msg,
-                              size_t n)
+                              const swacl_attend_shape *sh, swacl_attend_plan *pl, char *tiles,
+                              size_t tiles_size, char *msg, size_t n)
 {
     const int hd = sh->head_dim;
     const int group = sh->n_heads / sh->n_kv_heads;
@@ -167,7 +167,7 @@ static swacl_status plan_rows(const swacl_caps *caps, const swacl_params *p,
        attend_decode stages nothing: it gets fixed values, one program per variant. */
     const int transposed = !stream && block_m * group >= p->transpose_rows;
     const int direct_kv = !stream && !transposed && !sh->rope && p->direct_kv;
-    snprintf(pl->options, sizeof pl->options,
+    snprintf(tiles, tiles_size,
              "-DBLOCK_M=%d -DBLOCK_N=%d -DCONTIGUOUS=%d -DK_TRANSPOSED=%d -DDIRECT_KV=%d "
              "-DDECODE_GH=%d",
              block_m, block_n, !stream && p->contiguous, transposed, direct_kv, decode_gh);
@@ -204,15 +204,13 @@ swacl_status swacl_plan_attend(const swacl_caps *caps, const swacl_params *p,
     pl->vec = swacl_vec_width(p, sh->head_dim, sh->rope);
     /* CPUs keep their streaming decode kernel even in a tiled set */
     const int tiled = p->tiled && !(sh->n_rows == 1 && p->stream_decode);
-    const swacl_status s = tiled ? plan_tiled(caps, p, sh, pl, msg, n)
-                                 : plan_rows(caps, p, sh, pl, msg, n);
+    char tiles[256], base[256];
+    const swacl_status s = tiled ? plan_tiled(caps, p, sh, pl, tiles, sizeof tiles, msg, n)
+                                 : plan_rows(caps, p, sh, pl, tiles, sizeof tiles, msg, n);
     if (s != SWACL_OK)
         return s;
     /* every kernel's options: the shared ones, the kernel's tiles, the features */
-    char base[256], tiles[256];
     swacl_base_options(caps, p, sh->head_dim, pl->vec, sh->io, sh->kv, base, sizeof base);
-    memcpy(tiles, pl->options, sizeof tiles); /* the kernels' tiles take ~120 characters */
-    tiles[sizeof tiles - 1] = 0;
     snprintf(pl->options, sizeof pl->options,
              "%.255s %.255s -DHAS_SOFTCAP=%d -DHAS_SINK_LOGITS=%d -DHAS_DILATION=%d -DHAS_ROPE=%d",
              base, tiles, sh->softcap, sh->sink_logits, sh->dilated, sh->rope);
