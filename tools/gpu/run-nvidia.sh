@@ -11,6 +11,7 @@
 #   ctest      the device tests (label "device") on SWACL_DEVICE=nvidia     -> ctest.log
 #   info       swacl-info and swacl-prof list                               -> info.txt
 #   prof       swacl-prof on the GPU                                        -> prof.json, prof.txt
+#   tune       swacl-prof again under each of a few SWACL_PARAMS variants      -> prof.txt (end)
 #   kprobe     only if a kernel failed to compile: its whole build log     -> kernels.log
 # Without libnvidia-opencl anywhere it writes "no OpenCL driver on that machine" and exits 0.
 #
@@ -20,6 +21,8 @@
 #   SWACL_GPU_DEVICE=SEL        SWACL_DEVICE selector for tests and tools (default nvidia)
 #   SWACL_GPU_PROF_ARGS="..."   swacl-prof options instead of the default set (-d, --json added)
 #   SWACL_GPU_CTEST_ARGS="..."  more ctest options (e.g. "-R test_dev_errors")
+#   SWACL_GPU_TUNE="A;B;..."    SWACL_PARAMS variants the tune step times ("" skips it)
+#   SWACL_GPU_TUNE_ARGS="..."   swacl-prof options of the tune step
 #   SWACL_GPU_BUDGET_S=450      seconds for the whole run     SWACL_GPU_TEST_TIMEOUT=120 per test
 #   SWACL_GPU_JOBS=16           build jobs                    SWACL_GPU_CTEST_J=3 tests at once
 #   SWACL_GPU_TMP=/tmp          holds deps/, deps-cmake/, icd/ and the full build log
@@ -46,6 +49,14 @@ ctest_j=${SWACL_GPU_CTEST_J:-3}
 # the quick run (laptop shape end to end, mistral decode) widened to the mistral shape's
 # prefill n=4096 and decode b=1,8 with an fp16 (and fp32) cache, in one report
 prof_args=${SWACL_GPU_PROF_ARGS:---quick --shapes laptop,mistral --n 4096 --batch 1,8 --kv f32,f16 --max-run 30 --no-progress}
+# the tile choices worth timing on the device: the set's own, other work-group shapes (the
+# patch each work-item holds), a deeper score unroll, larger tiles where local memory allows,
+# other decode splits, and the row-per-work-item kernel the tiled one replaced
+tune_default="set=gpu-nvidia;set=gpu-nvidia,wg_m=8;set=gpu-nvidia,wg_n=8;set=gpu-nvidia,wg_m=8,wg_n=8"
+tune_default="$tune_default;set=gpu-nvidia,score_unroll=4;set=gpu-nvidia,block_m=64,block_n=64"
+tune_default="$tune_default;set=gpu-nvidia,split_keys=128;set=gpu-nvidia,split_keys=1024;set=gpu-nvidia,tiled=0"
+tune_variants=${SWACL_GPU_TUNE-$tune_default}
+tune_args=${SWACL_GPU_TUNE_ARGS:---suites prefill,decode --shapes laptop,mistral --n 4096 --batch 1,8 --kv f16 --samples 5 --max-run 10 --no-baselines --no-progress}
 
 out=${OUT:-$root/gpu-out}
 mkdir -p "$out" "$tmpr" || exit 1
@@ -201,6 +212,28 @@ step_prof() { # JSON-FILE [options...]
     shift
     echo "\$ swacl-prof $* -d $sel --json $json"
     "$build/tools/prof/swacl-prof" "$@" -d "$sel" --json "$json"
+}
+
+# the profiler once per SWACL_PARAMS variant, each report shown as a table as it lands (so a
+# cut run keeps the variants done); a variant's own build failure does not stop the others
+step_tune() {
+    local v i=0 rc=0
+    local IFS=';'
+    for v in $tune_variants; do
+        i=$((i + 1))
+        echo "## tune $i: SWACL_PARAMS=$v"
+        IFS=' '
+        # shellcheck disable=SC2086 # tune_args holds options
+        SWACL_PARAMS=$v "$build/tools/prof/swacl-prof" $tune_args -d "$sel" --json "$tmpr/tune-$i.json" \
+            >"$tmpr/tune-$i.log" 2>&1 || rc=$?
+        if [ -s "$tmpr/tune-$i.json" ]; then
+            "$build/tools/prof/swacl-prof" show "$tmpr/tune-$i.json" | grep -E '^ *(prefill|decode|chunked) '
+        else
+            tail -n 5 "$tmpr/tune-$i.log"
+        fi
+        IFS=';'
+    done
+    return "$rc"
 }
 
 step_kprobe() {
@@ -367,7 +400,10 @@ if [ "$build_rc" = 0 ]; then
     # shellcheck disable=SC2086
     # 40 s (a quarter of small budgets) stay for kprobe (below) when kernels failed to build
     prof_reserve=$(($(left) > 160 ? 40 : $(left) / 4))
-    run_step prof 360 "$prof_reserve" "$out/prof.txt" bash "$self" --step prof "$out/prof.json" $prof_args
+    # and the tune step gets up to 120 s after the profiler when time is that plentiful
+    tune_reserve=0
+    [ -n "$tune_variants" ] && tune_reserve=$(($(left) > 360 ? 120 : 0))
+    run_step prof 360 $((prof_reserve + tune_reserve)) "$out/prof.txt" bash "$self" --step prof "$out/prof.json" $prof_args
     prof_rc=$step_rc
     case $prof_rc in
     0 | 3 | skip) ;;
@@ -378,6 +414,10 @@ if [ "$build_rc" = 0 ]; then
         fi
         ;;
     esac
+    if [ -n "$tune_variants" ]; then
+        echo "# tune: $tune_args" >>"$out/prof.txt"
+        run_step tune 200 "$prof_reserve" "$out/prof.txt" bash "$self" --step tune
+    fi
     if [ -s "$out/prof.json" ]; then
         log "prof rows: $(grep -o '"status": *"[a-z]*"' "$out/prof.json" | sed 's/.*"\([a-z]*\)"$/\1/' | sort | uniq -c | xargs)"
     fi
