@@ -80,6 +80,8 @@ typedef struct swacl_params {
                           (query, head) pairs (attend_tiled) */
     int block_n;       /* keys per tile */
     int wg_m, wg_n;    /* attend_tiled: work-items along rows and along keys/columns */
+    int decode_wg;     /* attend_tiled with fewer rows than wg_m (decode): work-items per
+                          work-group, moved to keys; 0 = wg_m x wg_n */
     int score_unroll;  /* attend_tiled: unroll factor of S's head_dim loop, 0 = whole */
     int native_trig;   /* 1 = RoPE angles reduced in-kernel, then native sin/cos */
     int contiguous;    /* 1 = a work-item stages a contiguous run of each tile (CPUs) */
@@ -100,6 +102,9 @@ swacl_params swacl_params_for(const swacl_caps *caps);
 /* the table's set of that name, or NULL */
 const swacl_params *swacl_params_named(const char *name);
 void swacl_params_describe(const swacl_params *p, char *buf, size_t n);
+/* "NAME[,key=value...]": the named set refined as $SWACL_PARAMS would; 0 if no
+   set has that name */
+int swacl_params_spec(const char *spec, swacl_params *out);
 
 /* ---- program building (program.c) ---------------------------------------------- */
 
@@ -211,8 +216,9 @@ swacl_status swacl_plan_attend(const swacl_caps *caps, const swacl_params *p,
  * kind), for planning without that device; 0 if the set is unknown. */
 int swacl_nominal_caps(const char *set, swacl_caps *out);
 /* Calls emit(file, kernel, options) once for each distinct build of every kernel
- * the named parameter set can select, over head dims 64, 80, 128 and 256, fp32
- * and fp16 I/O and KV, and each feature flag; -1 if the set is unknown. */
+ * the parameter set can select, over head dims 64, 80, 128 and 256, fp32 and
+ * fp16 I/O and KV, and each feature flag; -1 if the set is unknown. set is
+ * "NAME[,key=value...]" (swacl_params_spec), planned for NAME's nominal device. */
 int swacl_kernel_variants(const char *set,
                           void (*emit)(const char *file, const char *kernel,
                                        const char *options, void *user),

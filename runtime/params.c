@@ -13,6 +13,7 @@ typedef struct params_row {
     swacl_devtype type;
     const char *vendor; /* case-sensitive substring of CL_DEVICE_VENDOR, NULL = any */
     const char *device; /* case-sensitive substring of CL_DEVICE_NAME, NULL = any */
+    const char *platform; /* exact CL_PLATFORM_NAME, NULL = any */
     swacl_params p;
 } params_row;
 
@@ -30,7 +31,9 @@ typedef struct params_row {
  * stack on the vendors' compilers for every variant (tests/gpu_static.sh;
  * docs/gpu.md gives the figures and the values rejected): 2 x 2 patches of S,
  * Intel's tiles smaller for its 128 GRFs, score_unroll per vendor, native_trig
- * where full-range sincos needs private memory. Not yet timed on a GPU. */
+ * where full-range sincos needs private memory (Intel's IGC, NVIDIA's driver).
+ * NVIDIA's values are the fastest of the variants timed on an H200
+ * (docs/devices/nvidia-h200.md); the others are not yet timed on a GPU. */
 #define CPU_SET(set_name)                                                                      \
     {                                                                                          \
         .name = set_name, .block_m = 32, .block_n = 32, .contiguous = 1, .vec = 16,            \
@@ -38,21 +41,28 @@ typedef struct params_row {
         .max_chunk = 1024, .stream_decode = 1, .decode_block_n = 16                            \
     }
 #define GPU_SET(set_name, bm, bn, wm, wn, unroll, trig, chunk)                                 \
-    {                                                                                          \
-        .name = set_name, .tiled = 1, .block_m = bm, .block_n = bn, .wg_m = wm, .wg_n = wn,    \
-        .score_unroll = unroll, .native_trig = trig, .vec = 4, .transpose_rows = 1,            \
-        .decode_keys_per_split = 256,                                                          \
-        .max_chunk = chunk                                                                     \
-    }
+    .name = set_name, .tiled = 1, .block_m = bm, .block_n = bn, .wg_m = wm, .wg_n = wn,        \
+    .score_unroll = unroll, .native_trig = trig, .vec = 4, .transpose_rows = 1,                \
+    .max_chunk = chunk
 
 /* first match wins: specific rows before their fallbacks */
 static const params_row params_table[] = {
     {.type = SWACL_DEV_CPU, .p = CPU_SET("cpu")},
-    {.type = SWACL_DEV_GPU, .vendor = "NVIDIA", .p = GPU_SET("gpu-nvidia", 32, 32, 16, 16, 2, 0, 2048)},
+    /* NVIDIA: measured on an H200 (docs/devices/nvidia-h200.md): 8 x 16 work-items with
+       4 x 2 patches of S beat 16 x 16 with 2 x 2 by 1.2-1.4x in prefill; decode keeps 256
+       work-items; native trig, since the full-range sin/cos put 32-48 bytes per work-item
+       in private memory on NVIDIA's compiler. NVIDIA's own driver only: LLVM-based drivers
+       on NVIDIA GPUs (PoCL's CUDA device, rusticl) spill these tiles (tests/gpu_static.sh
+       compiles the way they do) and take the generic set */
+    {.type = SWACL_DEV_GPU, .vendor = "NVIDIA", .platform = "NVIDIA CUDA",
+     .p = {GPU_SET("gpu-nvidia", 32, 32, 8, 16, 2, 1, 2048), .decode_wg = 256,
+           .decode_keys_per_split = 128}},
     {.type = SWACL_DEV_GPU, .vendor = "Advanced Micro Devices",
-     .p = GPU_SET("gpu-amd", 32, 32, 16, 16, 4, 0, 2048)},
-    {.type = SWACL_DEV_GPU, .vendor = "Intel", .p = GPU_SET("gpu-intel", 16, 16, 16, 16, 2, 1, 1024)},
-    {.type = SWACL_DEV_GPU, .p = GPU_SET("gpu", 16, 16, 16, 16, 2, 1, 1024)},
+     .p = {GPU_SET("gpu-amd", 32, 32, 16, 16, 4, 0, 2048), .decode_keys_per_split = 256}},
+    {.type = SWACL_DEV_GPU, .vendor = "Intel",
+     .p = {GPU_SET("gpu-intel", 16, 16, 16, 16, 2, 1, 1024), .decode_keys_per_split = 256}},
+    {.type = SWACL_DEV_GPU,
+     .p = {GPU_SET("gpu", 16, 16, 16, 16, 2, 0, 1024), .decode_keys_per_split = 256}},
     {.type = SWACL_DEV_OTHER,
      .p = {.name = "generic", .block_m = 8, .block_n = 16, .contiguous = 1, .vec = 4,
            .poly_exp2 = 1, .transpose_rows = 16, .direct_kv = 1, .decode_keys_per_split = 256,
@@ -103,6 +113,8 @@ static void apply_key(swacl_params *p, const char *key, long val)
         p->wg_m = v;
     else if (!strcmp(key, "wg_n") && v >= 1 && (v & (v - 1)) == 0)
         p->wg_n = v;
+    else if (!strcmp(key, "decode_wg"))
+        p->decode_wg = v;
     else if (!strcmp(key, "score_unroll"))
         p->score_unroll = v;
     else if (!strcmp(key, "native_trig"))
@@ -133,6 +145,19 @@ static void apply_override(swacl_params *p, const char *spec)
     }
 }
 
+int swacl_params_spec(const char *spec, swacl_params *out)
+{
+    char name[64];
+    snprintf(name, sizeof name, "%.*s", (int)strcspn(spec, ","), spec);
+    const swacl_params *named = swacl_params_named(name);
+    if (!named)
+        return 0;
+    *out = *named;
+    if (spec[strlen(name)] == ',')
+        apply_override(out, spec + strlen(name) + 1);
+    return 1;
+}
+
 swacl_params swacl_params_for(const swacl_caps *caps)
 {
     swacl_params p = params_table[N_ROWS - 1].p;
@@ -143,6 +168,8 @@ swacl_params swacl_params_for(const swacl_caps *caps)
         if (row->vendor && !strstr(caps->vendor, row->vendor))
             continue;
         if (row->device && !strstr(caps->name, row->device))
+            continue;
+        if (row->platform && strcmp(caps->platform_name, row->platform) != 0)
             continue;
         p = row->p;
         break;
@@ -162,15 +189,21 @@ swacl_params swacl_params_for(const swacl_caps *caps)
     return p;
 }
 
+/* the values the set's kernels use (tiled or row kernels), to fit params_detail */
 void swacl_params_describe(const swacl_params *p, char *buf, size_t n)
 {
-    snprintf(buf, n,
-             "tiled=%d block_m=%d block_n=%d wg_m=%d wg_n=%d score_unroll=%d native_trig=%d "
-             "contiguous=%d vec=%d poly_exp2=%d "
-             "transpose_rows=%d direct_kv=%d split_keys=%d max_chunk=%d stream_decode=%d "
-             "decode_block_n=%d",
-             p->tiled, p->block_m, p->block_n, p->wg_m, p->wg_n, p->score_unroll, p->native_trig,
-             p->contiguous, p->vec,
-             p->poly_exp2, p->transpose_rows, p->direct_kv, p->decode_keys_per_split,
-             p->max_chunk, p->stream_decode, p->decode_block_n);
+    if (p->tiled)
+        snprintf(buf, n,
+                 "tiled=1 block_m=%d block_n=%d wg_m=%d wg_n=%d decode_wg=%d score_unroll=%d "
+                 "native_trig=%d vec=%d split_keys=%d max_chunk=%d",
+                 p->block_m, p->block_n, p->wg_m, p->wg_n, p->decode_wg, p->score_unroll,
+                 p->native_trig, p->vec, p->decode_keys_per_split, p->max_chunk);
+    else
+        snprintf(buf, n,
+                 "tiled=0 block_m=%d block_n=%d contiguous=%d vec=%d poly_exp2=%d "
+                 "transpose_rows=%d direct_kv=%d split_keys=%d max_chunk=%d stream_decode=%d "
+                 "decode_block_n=%d",
+                 p->block_m, p->block_n, p->contiguous, p->vec, p->poly_exp2, p->transpose_rows,
+                 p->direct_kv, p->decode_keys_per_split, p->max_chunk, p->stream_decode,
+                 p->decode_block_n);
 }

@@ -379,7 +379,11 @@ setup() {
     t=$1
     case $t in
     sm_*)
-        pset=gpu-nvidia
+        # this is how LLVM-based drivers on NVIDIA GPUs (PoCL's CUDA device,
+        # rusticl) compile, and they take the generic set; NVIDIA's own driver
+        # takes gpu-nvidia, proved by its compiler on the device
+        # (tools/gpu/kstats.c, docs/devices/nvidia-h200.md)
+        pset=gpu
         why=$(missing clang llc opt nvptx64--nvidiacl.bc ptxas)
         [ -z "$why" ] || { echo "skip $t: missing $why"; return 1; }
         # an LLVM that does not know this sm (LLVM 15: sm_90) generates for

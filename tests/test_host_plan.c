@@ -193,6 +193,7 @@ static void decode_splits_fill_the_device_then_shrink(void **state)
         check_tiled(&c, &sh, &pl);
         assert_int_equal(opt_int(pl.options, "BLOCK_M"), 4); /* the G heads of a kv head */
         assert_true(pl.n_split <= last);
+        assert_int_equal(pl.n_split & (pl.n_split - 1), 0); /* balanced: a power of two */
         last = pl.n_split;
         if (batch == 1) /* as many splits as the keys allow (4096 / split_keys) */
             assert_int_equal(pl.n_split, 4096 / p->decode_keys_per_split);

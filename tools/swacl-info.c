@@ -25,7 +25,8 @@ int main(int argc, char **argv)
                "Pick a device for any swacl program with SWACL_DEVICE=P:D | gpu | cpu |\n"
                "accelerator | <name substring>.\n"
                "--kernel-options prints one line per kernel build the parameter set\n"
-               "(gpu-nvidia, gpu-amd, gpu-intel, gpu, cpu, generic) can select:\n"
+               "(gpu-nvidia, gpu-amd, gpu-intel, gpu, cpu, generic; refined as in\n"
+               "SWACL_PARAMS by \",key=value\" pairs, e.g. gpu-nvidia,wg_m=16) can select:\n"
                "<file.cl> <kernel> <build options>. --kernel-source prints the text built\n"
                "for FILE.cl. Neither needs a device.\n");
         return 0;

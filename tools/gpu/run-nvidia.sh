@@ -11,6 +11,8 @@
 #   ctest      the device tests (label "device") on SWACL_DEVICE=nvidia     -> ctest.log
 #   info       swacl-info and swacl-prof list                               -> info.txt
 #   prof       swacl-prof on the GPU                                        -> prof.json, prof.txt
+#   kstats     every kernel build of a few parameter sets on the device's own compiler:
+#              registers, spills, private memory, work-group limit (tools/gpu/kstats.c) -> info.txt
 #   tune       swacl-prof again under each of a few SWACL_PARAMS variants      -> prof.txt (end)
 #   kprobe     only if a kernel failed to compile: its whole build log     -> kernels.log
 # Without libnvidia-opencl anywhere it writes "no OpenCL driver on that machine" and exits 0.
@@ -23,6 +25,8 @@
 #   SWACL_GPU_CTEST_ARGS="..."  more ctest options (e.g. "-R test_dev_errors")
 #   SWACL_GPU_TUNE="A;B;..."    SWACL_PARAMS variants the tune step times ("" skips it)
 #   SWACL_GPU_TUNE_ARGS="..."   swacl-prof options of the tune step
+#   SWACL_GPU_KSTATS="A;B"      parameter sets (swacl-info --kernel-options) kstats builds
+#   SWACL_GPU_KSTATS_OPTS=".."  build options kstats adds (default -cl-nv-verbose on NVIDIA)
 #   SWACL_GPU_BUDGET_S=450      seconds for the whole run     SWACL_GPU_TEST_TIMEOUT=120 per test
 #   SWACL_GPU_JOBS=16           build jobs                    SWACL_GPU_CTEST_J=3 tests at once
 #   SWACL_GPU_TMP=/tmp          holds deps/, deps-cmake/, icd/ and the full build log
@@ -49,14 +53,14 @@ ctest_j=${SWACL_GPU_CTEST_J:-3}
 # the quick run (laptop shape end to end, mistral decode) widened to the mistral shape's
 # prefill n=4096 and decode b=1,8 with an fp16 (and fp32) cache, in one report
 prof_args=${SWACL_GPU_PROF_ARGS:---quick --shapes laptop,mistral --n 4096 --batch 1,8 --kv f32,f16 --max-run 30 --no-progress}
-# the tile choices worth timing on the device: the set's own, other work-group shapes (the
-# patch each work-item holds), a deeper score unroll, larger tiles where local memory allows,
-# other decode splits, and the row-per-work-item kernel the tiled one replaced
-tune_default="set=gpu-nvidia;set=gpu-nvidia,wg_m=8;set=gpu-nvidia,wg_n=8;set=gpu-nvidia,wg_m=8,wg_n=8"
-tune_default="$tune_default;set=gpu-nvidia,score_unroll=4;set=gpu-nvidia,block_m=64,block_n=64"
-tune_default="$tune_default;set=gpu-nvidia,split_keys=128;set=gpu-nvidia,split_keys=1024;set=gpu-nvidia,tiled=0"
+# the set's own values against the ones they replaced (16 x 16 work-items, full-range trig,
+# 256 keys per decode split), alternating twice, each shape prefill, chunked and decode
+tune_old="set=gpu-nvidia,wg_m=16,decode_wg=0,native_trig=0,split_keys=256"
+tune_default="set=gpu-nvidia;$tune_old;set=gpu-nvidia;$tune_old"
 tune_variants=${SWACL_GPU_TUNE-$tune_default}
-tune_args=${SWACL_GPU_TUNE_ARGS:---suites prefill,decode --shapes laptop,mistral --n 4096 --batch 1,8 --kv f16 --samples 5 --max-run 10 --no-baselines --no-progress}
+tune_args=${SWACL_GPU_TUNE_ARGS:---suites prefill,chunked,decode --shapes laptop,mistral,gemma2 --n 4096 --batch 1,8 --kv f16 --samples 5 --max-run 10 --no-baselines --no-progress}
+kstats_sets=${SWACL_GPU_KSTATS-gpu-nvidia}
+kstats_opts=${SWACL_GPU_KSTATS_OPTS-$([ -z "${SWACL_GPU_ICD:-}" ] && echo -cl-nv-verbose)}
 
 out=${OUT:-$root/gpu-out}
 mkdir -p "$out" "$tmpr" || exit 1
@@ -231,6 +235,37 @@ step_tune() {
         else
             tail -n 5 "$tmpr/tune-$i.log"
         fi
+        IFS=';'
+    done
+    return "$rc"
+}
+
+# each set's kernel builds on the device's compiler, 8 builds at a time
+step_kstats() {
+    local ocl=$deps/usr/lib/$arch/libOpenCL.so rc=0 s i
+    [ -e "$ocl" ] || ocl=-lOpenCL
+    cc -std=c11 -O1 -I"$root/include" -I"$root/runtime" "$root/tools/gpu/kstats.c" \
+        "$build/libswacl.a" "$ocl" -lm -o "$build/kstats" || return 1
+    local IFS=';'
+    for s in $kstats_sets; do
+        IFS=' '
+        echo "## kstats: $s"
+        rm -rf "$tmpr/kstats" && mkdir -p "$tmpr/kstats"
+        "$build/tools/swacl-info" --kernel-options "$s" >"$tmpr/kstats/lines" || { rc=1; continue; }
+        split -n r/8 "$tmpr/kstats/lines" "$tmpr/kstats/part."
+        for i in "$tmpr"/kstats/part.*; do
+            # the first builds' compiler messages and binary directives, from one process
+            KSTATS_SHOW=$([ "${i##*.}" = aa ] && echo 2 || echo 0) \
+                "$build/kstats" "$kstats_opts" <"$i" >"$i.out" 2>&1 &
+        done
+        wait
+        cat "$tmpr"/kstats/part.*.out >"$tmpr/kstats/all"
+        grep -m1 '^# kstats on' "$tmpr/kstats/all"
+        grep -m1 '^kernel ' "$tmpr/kstats/all"
+        grep -v '^#\|^kernel ' "$tmpr/kstats/all"
+        awk '/^(append|attend|rope|kv)/ {n++} $8 == "FAIL" || / FAIL / {f++}
+             END {printf "# %d builds, %d failed\n", n, f}' "$tmpr/kstats/all"
+        grep -q ' FAIL ' "$tmpr"/kstats/part.*.out && rc=1
         IFS=';'
     done
     return "$rc"
@@ -414,6 +449,11 @@ if [ "$build_rc" = 0 ]; then
         fi
         ;;
     esac
+    if [ -n "$kstats_sets" ]; then
+        QUIET=1 run_step kstats 90 "$prof_reserve" "$out/info.txt" bash "$self" --step kstats
+        grep -h '^# [0-9]* builds' "$out/info.txt" | tr '\n' ' ' | sed 's/^/kstats: /' | tee -a "$summary"
+        echo | tee -a "$summary" >/dev/null
+    fi
     if [ -n "$tune_variants" ]; then
         echo "# tune: $tune_args" >>"$out/prof.txt"
         run_step tune 200 "$prof_reserve" "$out/prof.txt" bash "$self" --step tune
