@@ -54,16 +54,20 @@ static swacl_attend_plan plan_ok(const swacl_caps *c, const swacl_params *p,
 static void table_matches_vendor_then_type(void **state)
 {
     (void)state;
+    /* NVIDIA's tiles are for NVIDIA's own driver; LLVM-based drivers on the same GPUs
+       (PoCL's CUDA device) take the generic set */
     static const struct {
         swacl_devtype type;
-        const char *vendor, *want;
+        const char *vendor, *platform, *want;
     } rows[] = {
-        {SWACL_DEV_GPU, "NVIDIA Corporation", "gpu-nvidia"},
-        {SWACL_DEV_GPU, "Advanced Micro Devices, Inc.", "gpu-amd"},
-        {SWACL_DEV_GPU, "Intel(R) Corporation", "gpu-intel"},
-        {SWACL_DEV_GPU, "Mesa", "gpu"},
-        {SWACL_DEV_CPU, "GenuineIntel", "cpu"},
-        {SWACL_DEV_ACCEL, "Someone", "generic"},
+        {SWACL_DEV_GPU, "NVIDIA Corporation", "NVIDIA CUDA", "gpu-nvidia"},
+        {SWACL_DEV_GPU, "NVIDIA Corporation", "Portable Computing Language", "gpu"},
+        {SWACL_DEV_GPU, "Advanced Micro Devices, Inc.", "AMD Accelerated Parallel Processing",
+         "gpu-amd"},
+        {SWACL_DEV_GPU, "Intel(R) Corporation", "Intel(R) OpenCL Graphics", "gpu-intel"},
+        {SWACL_DEV_GPU, "Mesa", "rusticl", "gpu"},
+        {SWACL_DEV_CPU, "GenuineIntel", "Portable Computing Language", "cpu"},
+        {SWACL_DEV_ACCEL, "Someone", "Something", "generic"},
     };
     unsetenv("SWACL_PARAMS");
     for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
@@ -72,6 +76,7 @@ static void table_matches_vendor_then_type(void **state)
         c.type = rows[i].type;
         snprintf(c.vendor, sizeof c.vendor, "%s", rows[i].vendor);
         snprintf(c.name, sizeof c.name, "some device");
+        snprintf(c.platform_name, sizeof c.platform_name, "%s", rows[i].platform);
         const swacl_params p = swacl_params_for(&c);
         assert_string_equal(p.name, rows[i].want);
         assert_int_equal(p.tiled, rows[i].type == SWACL_DEV_GPU);
