@@ -125,6 +125,17 @@ swacl_status swacl_devices_list(swacl_device_info *out, int max, int *n_out);
 /* Creates a context on one device. opt may be NULL. On failure *out is NULL and
  * the reason is in swacl_last_error(NULL) for this thread's last failed create. */
 swacl_status swacl_context_create(const swacl_context_options *opt, swacl_context **out);
+/* Runs on the caller's OpenCL objects instead: an in-order queue of that context and
+ * device (out-of-order queues: SWACL_ERR_UNSUPPORTED). swacl retains them while the
+ * context lives and releases only what it retained; opt->device is ignored, and
+ * opt->profiling needs a queue made with CL_QUEUE_PROFILING_ENABLE. Buffers passed to
+ * the context's calls must belong to cl. Every call runs in queue order, after what the
+ * caller enqueued before it. */
+swacl_status swacl_context_create_cl(cl_context cl, cl_device_id dev, cl_command_queue queue,
+                                     const swacl_context_options *opt, swacl_context **out);
+/* the event of the last command swacl enqueued on the queue, retained for the caller
+ * (who releases it); SWACL_ERR_INVALID_ARGUMENT before the first */
+swacl_status swacl_last_event(swacl_context *ctx, cl_event *out);
 void         swacl_context_destroy(swacl_context *ctx);
 /* the context's last error message ("" if none); with ctx == NULL, the message
  * of the calling thread's last failed swacl_context_create */

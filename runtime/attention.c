@@ -177,17 +177,15 @@ swacl_status swacl_attend(swacl_context *ctx, const swacl_attend_job *job, int *
     return swacl_enqueue(ctx, merge, 3, plan.merge_global, plan.merge_local, "attend_merge");
 }
 
-/* uploads a layer's sink logits (or leaves *out NULL when it has none) */
+/* a buffer of the layer's sink logits (or *out NULL when it has none); the caller
+   releases it */
 swacl_status swacl_upload_sinks(swacl_context *ctx, const swacl_attn_config *cfg, cl_mem *out)
 {
     *out = NULL;
     if (!cfg->sink_logits)
         return SWACL_OK;
-    swacl_status s = swacl_scratch(ctx, SCRATCH_SINKS, (size_t)cfg->n_heads * sizeof(float), out);
-    if (s != SWACL_OK)
-        return s;
-    return swacl_write(ctx, *out, 0, (size_t)cfg->n_heads * sizeof(float), cfg->sink_logits,
-                       "sink logits upload");
+    return swacl_upload(ctx, (size_t)cfg->n_heads * sizeof(float), cfg->sink_logits, out,
+                        "sink logits");
 }
 
 static swacl_status check_oneshot(swacl_context *ctx, const swacl_attn_config *cfg, int n_tokens)
@@ -220,12 +218,14 @@ swacl_status swacl_attention(swacl_context *ctx, const swacl_attn_config *cfg, i
         (s = swacl_check_buffer(ctx, v, kvbytes, "swacl_attention", "v")) != SWACL_OK ||
         (s = swacl_check_buffer(ctx, out, qbytes, "swacl_attention", "out")) != SWACL_OK)
         return s;
-    cl_mem info, sinks;
+    cl_mem info = NULL, sinks = NULL;
     const int info_host[3] = {0, 0, 0};
-    if ((s = swacl_scratch(ctx, SCRATCH_INFO, sizeof info_host, &info)) != SWACL_OK ||
-        (s = swacl_write(ctx, info, 0, sizeof info_host, info_host, "batch info")) != SWACL_OK ||
-        (s = swacl_upload_sinks(ctx, cfg, &sinks)) != SWACL_OK)
+    if ((s = swacl_upload(ctx, sizeof info_host, info_host, &info, "batch info")) != SWACL_OK ||
+        (s = swacl_upload_sinks(ctx, cfg, &sinks)) != SWACL_OK) {
+        if (info)
+            clReleaseMemObject(info);
         return s;
+    }
     swacl_attend_job job = {0};
     job.cfg = cfg;
     job.n_rows = n_tokens;
@@ -238,7 +238,12 @@ swacl_status swacl_attention(swacl_context *ctx, const swacl_attn_config *cfg, i
     job.batch_info = info;
     job.sink_logits = sinks;
     int appended;
-    return swacl_attend(ctx, &job, &appended);
+    s = swacl_attend(ctx, &job, &appended);
+    /* enqueued: OpenCL keeps them until the kernels are done */
+    clReleaseMemObject(info);
+    if (sinks)
+        clReleaseMemObject(sinks);
+    return s;
 }
 
 swacl_status swacl_attention_host(swacl_context *ctx, const swacl_attn_config *cfg,

@@ -129,7 +129,7 @@ void swacl_cache_destroy(swacl_cache *c)
 {
     if (!c)
         return;
-    if (c->ctx)
+    if (c->ctx && !c->ctx->borrowed) /* a borrowed queue runs on; OpenCL keeps what it uses */
         clFinish(c->ctx->queue);
     for (int l = 0; l < c->n_layers && c->layers; l++)
         layer_release(&c->layers[l]);
@@ -141,9 +141,7 @@ void swacl_cache_destroy(swacl_cache *c)
 static swacl_status small_buffer(swacl_cache *c, const void *host, size_t bytes, cl_mem *out,
                                  const char *what)
 {
-    swacl_status s = swacl_buffer(c->ctx, CL_MEM_READ_ONLY, bytes, NULL, out, what);
-    if (s == SWACL_OK)
-        s = swacl_write(c->ctx, *out, 0, bytes, host, what);
+    swacl_status s = swacl_upload(c->ctx, bytes, host, out, what);
     if (s == SWACL_OK)
         c->device_bytes += bytes;
     return s;
@@ -170,12 +168,8 @@ static swacl_status layer_init(swacl_cache *c, cache_layer *L, const swacl_attn_
     L->v_bufs = swacl_calloc((size_t)L->n_bufs, sizeof(cl_mem));
     if (!L->k_bufs || !L->v_bufs)
         return swacl_fail(ctx, SWACL_ERR_OUT_OF_MEMORY, "out of host memory");
-    /* rings start zeroed: slots never written then read back (save) as zeros,
-       not as stale device memory */
-    enum { ZERO_CHUNK = 1 << 20 };
-    void *zeros = swacl_calloc(1, ZERO_CHUNK);
-    if (!zeros)
-        return swacl_fail(ctx, SWACL_ERR_OUT_OF_MEMORY, "out of host memory");
+    /* rings start zeroed (a fill on the queue): slots never written then read back
+       (save) as zeros, not as stale device memory */
     swacl_status s = SWACL_OK;
     for (int b = 0; s == SWACL_OK && b < L->n_bufs; b++) {
         int seqs = c->max_seqs - b * L->seqs_per_buf;
@@ -188,14 +182,11 @@ static swacl_status layer_init(swacl_cache *c, cache_layer *L, const swacl_attn_
                              "KV cache values");
         if (s == SWACL_OK)
             c->device_bytes += 2 * bytes;
-        for (size_t off = 0; s == SWACL_OK && off < bytes; off += ZERO_CHUNK) {
-            const size_t n = bytes - off < ZERO_CHUNK ? bytes - off : ZERO_CHUNK;
-            s = swacl_write(ctx, L->k_bufs[b], off, n, zeros, "KV cache zeroing");
-            if (s == SWACL_OK)
-                s = swacl_write(ctx, L->v_bufs[b], off, n, zeros, "KV cache zeroing");
-        }
+        if (s == SWACL_OK)
+            s = swacl_zero(ctx, L->k_bufs[b], 0, bytes, "KV cache zeroing");
+        if (s == SWACL_OK)
+            s = swacl_zero(ctx, L->v_bufs[b], 0, bytes, "KV cache zeroing");
     }
-    free(zeros);
     if (s != SWACL_OK)
         return s;
     if (cfg->sink_logits) {

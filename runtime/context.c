@@ -1,6 +1,6 @@
-/* context.c — the context: device, OpenCL context and in-order queue, kernel
- * cache location, scratch buffers, and enqueue helpers that carry profiling
- * (OpenCL event times) and fault injection. */
+/* context.c — the context: device, OpenCL context and in-order queue (its own, or
+ * the caller's), kernel cache location, scratch buffers, and enqueue helpers that
+ * carry profiling (OpenCL event times), the last event and fault injection. */
 #include "bincache.h"
 #include "internal.h"
 
@@ -52,14 +52,95 @@ swacl_status swacl_context_create(const swacl_context_options *opt, swacl_contex
     return SWACL_OK;
 }
 
+swacl_status swacl_context_create_cl(cl_context cl, cl_device_id dev, cl_command_queue queue,
+                                     const swacl_context_options *opt, swacl_context **out)
+{
+    static const char fn[] = "swacl_context_create_cl";
+    if (!out)
+        return swacl_fail(NULL, SWACL_ERR_INVALID_ARGUMENT, "%s: out is NULL", fn);
+    *out = NULL;
+    if (!cl || !dev || !queue)
+        return swacl_fail(NULL, SWACL_ERR_INVALID_ARGUMENT,
+                          "%s: context, device and queue are all needed", fn);
+    cl_context qctx = NULL;
+    cl_device_id qdev = NULL;
+    cl_command_queue_properties props = 0;
+    cl_int err = clGetCommandQueueInfo(queue, CL_QUEUE_CONTEXT, sizeof qctx, &qctx, NULL);
+    if (err == CL_SUCCESS)
+        err = clGetCommandQueueInfo(queue, CL_QUEUE_DEVICE, sizeof qdev, &qdev, NULL);
+    if (err == CL_SUCCESS)
+        err = clGetCommandQueueInfo(queue, CL_QUEUE_PROPERTIES, sizeof props, &props, NULL);
+    if (err != CL_SUCCESS)
+        return swacl_fail(NULL, SWACL_ERR_INVALID_ARGUMENT, "%s: queue is not a command queue (%s)",
+                          fn, swacl_cl_error_name(err));
+    if (qctx != cl || qdev != dev)
+        return swacl_fail(NULL, SWACL_ERR_INVALID_ARGUMENT,
+                          "%s: the queue belongs to another context or device", fn);
+    /* append, attend and merge rely on running in the order they are enqueued */
+    if (props & CL_QUEUE_OUT_OF_ORDER_EXEC_MODE_ENABLE)
+        return swacl_fail(NULL, SWACL_ERR_UNSUPPORTED, "%s: the queue is out of order; swacl "
+                          "needs an in-order queue", fn);
+    const int profiling = opt && opt->profiling;
+    if (profiling && !(props & CL_QUEUE_PROFILING_ENABLE))
+        return swacl_fail(NULL, SWACL_ERR_UNSUPPORTED,
+                          "%s: profiling asked for, but the queue was created without "
+                          "CL_QUEUE_PROFILING_ENABLE",
+                          fn);
+    swacl_context *ctx = swacl_calloc(1, sizeof *ctx);
+    if (!ctx)
+        return swacl_fail(NULL, SWACL_ERR_OUT_OF_MEMORY, "out of host memory");
+    char msg[SWACL_ERR_MSG_MAX];
+    swacl_status s = swacl_device_describe(dev, &ctx->caps, msg, sizeof msg);
+    if (s != SWACL_OK) {
+        free(ctx);
+        return swacl_fail(NULL, s, "%s: %s", fn, msg);
+    }
+    ctx->params = swacl_params_for(&ctx->caps);
+    ctx->profiling = profiling;
+    ctx->borrowed = 1;
+    /* our own references, released by swacl_context_destroy */
+    clRetainContext(cl);
+    clRetainCommandQueue(queue);
+    ctx->cl_ctx = cl;
+    ctx->queue = queue;
+    ctx->cache_dir = swacl_bincache_dir(opt ? opt->cache_dir : NULL);
+    *out = ctx;
+    return SWACL_OK;
+}
+
+swacl_status swacl_last_event(swacl_context *ctx, cl_event *out)
+{
+    if (!ctx || !out)
+        return ctx ? swacl_fail(ctx, SWACL_ERR_INVALID_ARGUMENT, "swacl_last_event: out is NULL")
+                   : SWACL_ERR_INVALID_ARGUMENT;
+    *out = ctx->last_event;
+    if (!*out)
+        return swacl_fail(ctx, SWACL_ERR_INVALID_ARGUMENT,
+                          "swacl_last_event: nothing has been enqueued on this context yet");
+    clRetainEvent(*out);
+    return SWACL_OK;
+}
+
+/* the event of a command just enqueued becomes the last one (the reference moves in) */
+static void set_last_event(swacl_context *ctx, cl_event ev)
+{
+    if (ctx->last_event)
+        clReleaseEvent(ctx->last_event);
+    ctx->last_event = ev;
+}
+
 void swacl_context_destroy(swacl_context *ctx)
 {
     if (!ctx)
         return;
-    if (ctx->queue)
+    /* an own queue is drained; a borrowed one goes on running the caller's work, and
+       OpenCL keeps every object its commands use alive until they complete */
+    if (ctx->queue && !ctx->borrowed)
         clFinish(ctx->queue);
     for (int e = 0; e < ctx->n_events; e++)
         clReleaseEvent(ctx->events[e]);
+    if (ctx->last_event)
+        clReleaseEvent(ctx->last_event);
     swacl_programs_release(ctx);
     for (int i = 0; i < (int)(sizeof ctx->scratch / sizeof ctx->scratch[0]); i++)
         if (ctx->scratch[i])
@@ -142,12 +223,12 @@ swacl_status swacl_enqueue(swacl_context *ctx, cl_kernel k, cl_uint dims, const 
         fold_events(ctx);
     }
     cl_event ev = NULL;
-    cl_int err = clEnqueueNDRangeKernel(ctx->queue, k, dims, NULL, global, local, 0, NULL,
-                                        ctx->profiling ? &ev : NULL);
+    cl_int err = clEnqueueNDRangeKernel(ctx->queue, k, dims, NULL, global, local, 0, NULL, &ev);
     if (err != CL_SUCCESS)
         return swacl_fail_cl(ctx, err, what);
-    if (ev)
+    if (ctx->profiling && clRetainEvent(ev) == CL_SUCCESS)
         ctx->events[ctx->n_events++] = ev;
+    set_last_event(ctx, ev);
     return SWACL_OK;
 }
 
@@ -182,10 +263,9 @@ swacl_status swacl_scratch(swacl_context *ctx, int slot, size_t size, cl_mem *ou
     swacl_status s = swacl_buffer(ctx, CL_MEM_READ_WRITE, want, NULL, &m, "scratch buffer");
     if (s != SWACL_OK)
         return s;
-    if (ctx->scratch[slot]) {
-        clFinish(ctx->queue); /* earlier launches may still use the old one */
+    /* earlier launches may still use the old one: OpenCL deletes it once they are done */
+    if (ctx->scratch[slot])
         clReleaseMemObject(ctx->scratch[slot]);
-    }
     ctx->scratch[slot] = m;
     ctx->scratch_size[slot] = want;
     *out = m;
@@ -198,10 +278,17 @@ swacl_status swacl_check_buffer(swacl_context *ctx, cl_mem buf, size_t need, con
     size_t have = 0;
     if (!buf)
         return swacl_fail(ctx, SWACL_ERR_INVALID_ARGUMENT, "%s: %s is NULL", fn, name);
+    cl_context owner = NULL;
     cl_int err = clGetMemObjectInfo(buf, CL_MEM_SIZE, sizeof have, &have, NULL);
+    if (err == CL_SUCCESS)
+        err = clGetMemObjectInfo(buf, CL_MEM_CONTEXT, sizeof owner, &owner, NULL);
     if (err != CL_SUCCESS)
         return swacl_fail(ctx, SWACL_ERR_INVALID_ARGUMENT, "%s: %s is not a buffer (%s)", fn, name,
                           swacl_cl_error_name(err));
+    if (owner != ctx->cl_ctx)
+        return swacl_fail(ctx, SWACL_ERR_INVALID_ARGUMENT,
+                          "%s: %s belongs to another OpenCL context than this swacl context's",
+                          fn, name);
     if (have < need)
         return swacl_fail(ctx, SWACL_ERR_INVALID_ARGUMENT,
                           "%s: %s holds %zu bytes, %zu needed", fn, name, have, need);
@@ -215,6 +302,28 @@ swacl_status swacl_write(swacl_context *ctx, cl_mem buf, size_t offset, size_t s
         return swacl_fail(ctx, SWACL_ERR_OPENCL, "%s: injected enqueue failure", what);
     cl_int err = clEnqueueWriteBuffer(ctx->queue, buf, CL_TRUE, offset, size, src, 0, NULL, NULL);
     return err == CL_SUCCESS ? SWACL_OK : swacl_fail_cl(ctx, err, what);
+}
+
+swacl_status swacl_upload(swacl_context *ctx, size_t size, const void *host, cl_mem *out,
+                          const char *what)
+{
+    /* the copy happens here, on the host: nothing is enqueued and nothing waits */
+    return swacl_buffer(ctx, CL_MEM_READ_ONLY | CL_MEM_COPY_HOST_PTR, size, (void *)host, out,
+                        what);
+}
+
+swacl_status swacl_zero(swacl_context *ctx, cl_mem buf, size_t offset, size_t size,
+                        const char *what)
+{
+    if (swacl_fault_hit(SWACL_FAULT_ENQUEUE))
+        return swacl_fail(ctx, SWACL_ERR_OPENCL, "%s: injected enqueue failure", what);
+    static const cl_uchar zero = 0;
+    cl_event ev = NULL;
+    cl_int err = clEnqueueFillBuffer(ctx->queue, buf, &zero, 1, offset, size, 0, NULL, &ev);
+    if (err != CL_SUCCESS)
+        return swacl_fail_cl(ctx, err, what);
+    set_last_event(ctx, ev);
+    return SWACL_OK;
 }
 
 swacl_status swacl_read(swacl_context *ctx, cl_mem buf, size_t offset, size_t size, void *dst,

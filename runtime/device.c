@@ -72,6 +72,35 @@ static void probe_one(cl_platform_id p, cl_device_id d, swacl_caps *c)
     free(ext);
 }
 
+swacl_status swacl_device_describe(cl_device_id dev, swacl_caps *out, char *msg, size_t msg_size)
+{
+    cl_platform_id p = NULL;
+    cl_int err = clGetDeviceInfo(dev, CL_DEVICE_PLATFORM, sizeof p, &p, NULL);
+    if (err != CL_SUCCESS) {
+        snprintf(msg, msg_size, "not an OpenCL device (%s)", swacl_cl_error_name(err));
+        return SWACL_ERR_INVALID_ARGUMENT;
+    }
+    probe_one(p, dev, out);
+    /* its "P:D" selector, where the loader lists it (a sub-device has none) */
+    out->platform_index = out->device_index = -1;
+    cl_platform_id plats[64];
+    cl_uint np = 0;
+    if (clGetPlatformIDs(64, plats, &np) != CL_SUCCESS)
+        np = 0;
+    for (cl_uint pi = 0; pi < np && pi < 64 && out->device_index < 0; pi++) {
+        cl_device_id devs[64];
+        cl_uint nd = 0;
+        if (plats[pi] != p || clGetDeviceIDs(p, CL_DEVICE_TYPE_ALL, 64, devs, &nd) != CL_SUCCESS)
+            continue;
+        for (cl_uint di = 0; di < nd && di < 64; di++)
+            if (devs[di] == dev) {
+                out->platform_index = (int)pi;
+                out->device_index = (int)di;
+            }
+    }
+    return SWACL_OK;
+}
+
 swacl_status swacl_devices_probe(swacl_caps **out, int *n)
 {
     *out = NULL;

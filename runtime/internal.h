@@ -67,6 +67,8 @@ typedef struct swacl_caps {
 swacl_status swacl_devices_probe(swacl_caps **out, int *n);
 /* fills the public description of a device (params included) */
 void swacl_caps_to_info(const swacl_caps *c, swacl_device_info *o);
+/* Capabilities of a device the caller already has (swacl_context_create_cl). */
+swacl_status swacl_device_describe(cl_device_id dev, swacl_caps *out, char *msg, size_t msg_size);
 /* Picks a device by selector (NULL/"" = default); message lists devices on failure. */
 swacl_status swacl_device_select(const char *selector, swacl_caps *out, char *msg, size_t msg_size);
 
@@ -124,8 +126,7 @@ void swacl_programs_release(swacl_context *ctx);
 #define SWACL_MAX_EVENTS 256
 
 /* scratch slots of a context */
-enum { SCRATCH_Q, SCRATCH_K, SCRATCH_V, SCRATCH_OUT, SCRATCH_INFO, SCRATCH_PARTIAL,
-       SCRATCH_SINKS, SCRATCH_SPARE, SCRATCH_ROPE, SCRATCH_SLOTS_ };
+enum { SCRATCH_Q, SCRATCH_K, SCRATCH_V, SCRATCH_OUT, SCRATCH_PARTIAL, SCRATCH_SLOTS_ };
 
 
 /* ---- the context ------------------------------------------------------------- */
@@ -142,6 +143,8 @@ struct swacl_context {
     int prof_kernels;
     cl_event events[SWACL_MAX_EVENTS]; /* kernel events not yet summed */
     int n_events;
+    cl_event last_event;   /* the last command swacl enqueued (retained), or NULL */
+    int borrowed;          /* context and queue are the caller's (swacl_context_create_cl) */
     /* scratch device buffers reused across calls (grown on demand) */
     cl_mem scratch[SCRATCH_SLOTS_];
     size_t scratch_size[SCRATCH_SLOTS_];
@@ -159,8 +162,17 @@ swacl_status swacl_scratch(swacl_context *ctx, int slot, size_t size, cl_mem *ou
 /* INVALID_ARGUMENT unless buf is a buffer of at least need bytes */
 swacl_status swacl_check_buffer(swacl_context *ctx, cl_mem buf, size_t need, const char *fn,
                                 const char *name);
+/* blocking write: only for calls that wait anyway (_host variants, cache restore) */
 swacl_status swacl_write(swacl_context *ctx, cl_mem buf, size_t offset, size_t size,
                          const void *src, const char *what);
+/* a new read-only buffer holding a copy of host[0..size): per-call data (batch info,
+   positions) that needs no write on the queue. The caller releases it once the commands
+   that use it are enqueued; OpenCL keeps it alive until they complete. */
+swacl_status swacl_upload(swacl_context *ctx, size_t size, const void *host, cl_mem *out,
+                          const char *what);
+/* zeroes [offset, offset + size) of buf without waiting */
+swacl_status swacl_zero(swacl_context *ctx, cl_mem buf, size_t offset, size_t size,
+                        const char *what);
 swacl_status swacl_read(swacl_context *ctx, cl_mem buf, size_t offset, size_t size, void *dst,
                         const char *what);
 

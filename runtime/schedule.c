@@ -153,10 +153,8 @@ swacl_status swacl_prefill(swacl_cache *c, int layer, int seq, int n_tokens, cl_
         info_host[3 * ch + 1] = (int)*pos + ch * c->max_chunk;
         info_host[3 * ch + 2] = ch * c->max_chunk;
     }
-    cl_mem info;
-    const size_t info_bytes = (size_t)n_chunks * 3 * sizeof(int);
-    if ((s = swacl_scratch(c->ctx, SCRATCH_INFO, info_bytes, &info)) == SWACL_OK)
-        s = swacl_write(c->ctx, info, 0, info_bytes, info_host, "batch info");
+    cl_mem info = NULL;
+    s = swacl_upload(c->ctx, (size_t)n_chunks * 3 * sizeof(int), info_host, &info, "batch info");
     free(info_host);
     /* chunks in order: each reads earlier positions from the ring and its own from
        the fresh rows, so no chunk needs a slot it overwrites */
@@ -167,6 +165,8 @@ swacl_status swacl_prefill(swacl_cache *c, int layer, int seq, int n_tokens, cl_
         if (s == SWACL_OK)
             *pos += len; /* on failure the sequence holds the chunks that completed */
     }
+    if (info)
+        clReleaseMemObject(info); /* kept alive by OpenCL until the chunks are done */
     return s;
 }
 
@@ -213,11 +213,8 @@ swacl_status swacl_decode(swacl_cache *c, int layer, int n_seqs, const int *seqs
             info_host[3 * n + 2] = r;
             n++;
         }
-    cl_mem info;
-    const size_t info_bytes = (size_t)n_seqs * 3 * sizeof(int);
-    s = swacl_scratch(c->ctx, SCRATCH_INFO, info_bytes, &info);
-    if (s == SWACL_OK)
-        s = swacl_write(c->ctx, info, 0, info_bytes, info_host, "batch info");
+    cl_mem info = NULL;
+    s = swacl_upload(c->ctx, (size_t)n_seqs * 3 * sizeof(int), info_host, &info, "batch info");
     for (int buf = 0, e0 = 0; s == SWACL_OK && buf < L->n_bufs; buf++) {
         int e1 = e0, max_pos = 0;
         for (; e1 < n_seqs; e1++) {
@@ -236,6 +233,8 @@ swacl_status swacl_decode(swacl_cache *c, int layer, int n_seqs, const int *seqs
         e0 = e1;
     }
     free(info_host);
+    if (info)
+        clReleaseMemObject(info);
     return s;
 }
 
@@ -321,28 +320,31 @@ swacl_status swacl_rope(swacl_context *ctx, swacl_dtype dtype, int n_tokens, int
         return s;
     float inv_freq[128];
     swacl_rope_inv_freq(theta, head_dim, inv_freq);
-    cl_mem dpos, dfreq;
-    const size_t pos_bytes = (size_t)n_tokens * sizeof(int32_t);
-    const size_t freq_bytes = (size_t)(head_dim / 2) * sizeof(float);
-    if ((s = swacl_scratch(ctx, SCRATCH_SPARE, pos_bytes, &dpos)) != SWACL_OK ||
-        (s = swacl_scratch(ctx, SCRATCH_ROPE, freq_bytes, &dfreq)) != SWACL_OK ||
-        (s = swacl_write(ctx, dpos, 0, pos_bytes, positions, "positions upload")) != SWACL_OK ||
-        (s = swacl_write(ctx, dfreq, 0, freq_bytes, inv_freq, "RoPE frequencies")) != SWACL_OK)
-        return s;
     char opts[256];
     swacl_base_options(&ctx->caps, &ctx->params, head_dim, 8, dtype, dtype, opts, sizeof opts);
     cl_kernel kern;
     if ((s = swacl_get_kernel(ctx, "rope.cl", opts, "rope", &kern)) != SWACL_OK)
         return s;
-    cl_int err = clSetKernelArg(kern, 0, sizeof(cl_mem), &x);
-    err |= clSetKernelArg(kern, 1, sizeof(cl_mem), &dpos);
-    err |= clSetKernelArg(kern, 2, sizeof(cl_mem), &dfreq);
-    err |= clSetKernelArg(kern, 3, sizeof(int), &n_heads);
-    if (err != CL_SUCCESS)
-        return swacl_fail(ctx, SWACL_ERR_OPENCL, "clSetKernelArg(rope) failed");
-    size_t global[3] = {(size_t)head_dim / 2, (size_t)n_heads, (size_t)n_tokens};
-    size_t local[3] = {(size_t)head_dim / 2, 1, 1};
-    return swacl_enqueue(ctx, kern, 3, global, local, "rope");
+    /* positions and frequencies travel in buffers of this call, released once enqueued */
+    cl_mem dpos = NULL, dfreq = NULL;
+    if ((s = swacl_upload(ctx, (size_t)n_tokens * sizeof(int32_t), positions, &dpos,
+                          "positions")) == SWACL_OK &&
+        (s = swacl_upload(ctx, (size_t)(head_dim / 2) * sizeof(float), inv_freq, &dfreq,
+                          "RoPE frequencies")) == SWACL_OK) {
+        cl_int err = clSetKernelArg(kern, 0, sizeof(cl_mem), &x);
+        err |= clSetKernelArg(kern, 1, sizeof(cl_mem), &dpos);
+        err |= clSetKernelArg(kern, 2, sizeof(cl_mem), &dfreq);
+        err |= clSetKernelArg(kern, 3, sizeof(int), &n_heads);
+        size_t global[3] = {(size_t)head_dim / 2, (size_t)n_heads, (size_t)n_tokens};
+        size_t local[3] = {(size_t)head_dim / 2, 1, 1};
+        s = err != CL_SUCCESS ? swacl_fail(ctx, SWACL_ERR_OPENCL, "clSetKernelArg(rope) failed")
+                              : swacl_enqueue(ctx, kern, 3, global, local, "rope");
+    }
+    if (dpos)
+        clReleaseMemObject(dpos);
+    if (dfreq)
+        clReleaseMemObject(dfreq);
+    return s;
 }
 
 swacl_status swacl_rope_host(swacl_context *ctx, swacl_dtype dtype, int n_tokens, int n_heads,
