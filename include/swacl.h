@@ -25,6 +25,13 @@
 extern "C" {
 #endif
 
+/* marks the functions the shared library exports; everything else is hidden */
+#if defined(__GNUC__) || defined(__clang__)
+#define SWACL_API __attribute__((visibility("default")))
+#else
+#define SWACL_API
+#endif
+
 #define SWACL_VERSION_MAJOR 0
 #define SWACL_VERSION_MINOR 1
 #define SWACL_VERSION_PATCH 0
@@ -33,8 +40,8 @@ extern "C" {
 #define SWACL_VERSION_STRING "0.1.0"
 
 /* the version of the library actually linked (compare with SWACL_VERSION_NUMBER) */
-unsigned    swacl_version_number(void);
-const char *swacl_version_string(void);
+SWACL_API unsigned    swacl_version_number(void);
+SWACL_API const char *swacl_version_string(void);
 
 /* One list makes the status enum and its strings. Codes are pinned. */
 #define SWACL_STATUS_MAP(XX)                                                         \
@@ -54,7 +61,7 @@ typedef enum swacl_status {
 } swacl_status;
 
 /* a static string for any value, "unknown status" for values not in the map */
-const char *swacl_status_string(swacl_status s);
+SWACL_API const char *swacl_status_string(swacl_status s);
 
 typedef enum swacl_dtype { SWACL_F32 = 0, SWACL_F16 = 1 } swacl_dtype;
 
@@ -118,35 +125,35 @@ typedef struct swacl_device_info {
 
 /* Lists up to max devices of every platform into out (may be NULL to count).
  * *n_out receives the total number of devices. */
-swacl_status swacl_devices_list(swacl_device_info *out, int max, int *n_out);
+SWACL_API swacl_status swacl_devices_list(swacl_device_info *out, int max, int *n_out);
 
 /* ---- context ------------------------------------------------------------ */
 
 /* Creates a context on one device. opt may be NULL. On failure *out is NULL and
  * the reason is in swacl_last_error(NULL) for this thread's last failed create. */
-swacl_status swacl_context_create(const swacl_context_options *opt, swacl_context **out);
+SWACL_API swacl_status swacl_context_create(const swacl_context_options *opt, swacl_context **out);
 /* Runs on the caller's OpenCL objects instead: an in-order queue of that context and
  * device (out-of-order queues: SWACL_ERR_UNSUPPORTED). swacl retains them while the
  * context lives and releases only what it retained; opt->device is ignored, and
  * opt->profiling needs a queue made with CL_QUEUE_PROFILING_ENABLE. Buffers passed to
  * the context's calls must belong to cl. Every call runs in queue order, after what the
  * caller enqueued before it. */
-swacl_status swacl_context_create_cl(cl_context cl, cl_device_id dev, cl_command_queue queue,
+SWACL_API swacl_status swacl_context_create_cl(cl_context cl, cl_device_id dev, cl_command_queue queue,
                                      const swacl_context_options *opt, swacl_context **out);
 /* the event of the last command swacl enqueued on the queue, retained for the caller
  * (who releases it); SWACL_ERR_INVALID_ARGUMENT before the first */
-swacl_status swacl_last_event(swacl_context *ctx, cl_event *out);
-void         swacl_context_destroy(swacl_context *ctx);
+SWACL_API swacl_status swacl_last_event(swacl_context *ctx, cl_event *out);
+SWACL_API void         swacl_context_destroy(swacl_context *ctx);
 /* the context's last error message ("" if none); with ctx == NULL, the message
  * of the calling thread's last failed swacl_context_create */
-const char  *swacl_last_error(const swacl_context *ctx);
-swacl_status swacl_context_device_info(const swacl_context *ctx, swacl_device_info *out);
+SWACL_API const char  *swacl_last_error(const swacl_context *ctx);
+SWACL_API swacl_status swacl_context_device_info(const swacl_context *ctx, swacl_device_info *out);
 /* borrowed: owned by the context, valid until it is destroyed */
-cl_context       swacl_context_cl_context(const swacl_context *ctx);
-cl_command_queue swacl_context_cl_queue(const swacl_context *ctx);
-cl_device_id     swacl_context_cl_device(const swacl_context *ctx);
+SWACL_API cl_context       swacl_context_cl_context(const swacl_context *ctx);
+SWACL_API cl_command_queue swacl_context_cl_queue(const swacl_context *ctx);
+SWACL_API cl_device_id     swacl_context_cl_device(const swacl_context *ctx);
 /* waits for everything enqueued on the context's queue */
-swacl_status     swacl_finish(swacl_context *ctx);
+SWACL_API swacl_status     swacl_finish(swacl_context *ctx);
 
 /* Kernel time recorded since the last read (needs options.profiling = 1). */
 typedef struct swacl_profile {
@@ -154,17 +161,17 @@ typedef struct swacl_profile {
     int    n_kernels;   /* number of kernel launches */
 } swacl_profile;
 /* reads and clears the accumulated profile; waits for the queue first */
-swacl_status swacl_profile_read(swacl_context *ctx, swacl_profile *out);
+SWACL_API swacl_status swacl_profile_read(swacl_context *ctx, swacl_profile *out);
 
 /* ---- one-shot attention (no cache) -------------------------------------- */
 
 /* Band-masked attention over one whole sequence of n_tokens.
  * q, out: [n_tokens][n_heads][head_dim]; k, v: [n_tokens][n_kv_heads][head_dim]
  * of cfg->dtype. Asynchronous on the context's queue. */
-swacl_status swacl_attention(swacl_context *ctx, const swacl_attn_config *cfg, int n_tokens,
+SWACL_API swacl_status swacl_attention(swacl_context *ctx, const swacl_attn_config *cfg, int n_tokens,
                              cl_mem q, cl_mem k, cl_mem v, cl_mem out);
 /* the same on host arrays: copies in, runs, copies out, waits */
-swacl_status swacl_attention_host(swacl_context *ctx, const swacl_attn_config *cfg,
+SWACL_API swacl_status swacl_attention_host(swacl_context *ctx, const swacl_attn_config *cfg,
                                   int n_tokens, const void *q, const void *k, const void *v,
                                   void *out);
 
@@ -172,65 +179,65 @@ swacl_status swacl_attention_host(swacl_context *ctx, const swacl_attn_config *c
 
 /* Device-resident cache for n_layers (each its own config) x max_seqs sequences.
  * SWA layers hold n_sink + W*D slots, full layers max_context. */
-swacl_status swacl_cache_create(swacl_context *ctx, const swacl_cache_options *opt,
+SWACL_API swacl_status swacl_cache_create(swacl_context *ctx, const swacl_cache_options *opt,
                                 swacl_cache **out);
-void         swacl_cache_destroy(swacl_cache *c);
+SWACL_API void         swacl_cache_destroy(swacl_cache *c);
 /* exact device bytes held by the cache (constant for its lifetime) */
-size_t       swacl_cache_device_bytes(const swacl_cache *c);
+SWACL_API size_t       swacl_cache_device_bytes(const swacl_cache *c);
 /* the device bytes a cache with these options would hold (K and V rings of every
  * layer and sequence, plus per-layer sink logits and RoPE frequencies), without
  * a device: for planning memory; equals swacl_cache_device_bytes */
-swacl_status swacl_cache_plan_bytes(const swacl_cache_options *opt, uint64_t *bytes_out);
+SWACL_API swacl_status swacl_cache_plan_bytes(const swacl_cache_options *opt, uint64_t *bytes_out);
 
 /* Appends n_tokens of sequence seq at layer (positions pos .. pos+n_tokens-1,
  * pos = swacl_cache_seq_pos) and writes their attention output. Device buffers
  * as in swacl_attention; asynchronous. */
-swacl_status swacl_prefill(swacl_cache *c, int layer, int seq, int n_tokens, cl_mem q,
+SWACL_API swacl_status swacl_prefill(swacl_cache *c, int layer, int seq, int n_tokens, cl_mem q,
                            cl_mem k, cl_mem v, cl_mem out);
-swacl_status swacl_prefill_host(swacl_cache *c, int layer, int seq, int n_tokens,
+SWACL_API swacl_status swacl_prefill_host(swacl_cache *c, int layer, int seq, int n_tokens,
                                 const void *q, const void *k, const void *v, void *out);
 
 /* One new token for each of n_seqs distinct sequences; row r of q/k/v/out
  * belongs to seqs[r]. q, out: [n_seqs][n_heads][head_dim]. */
-swacl_status swacl_decode(swacl_cache *c, int layer, int n_seqs, const int *seqs, cl_mem q,
+SWACL_API swacl_status swacl_decode(swacl_cache *c, int layer, int n_seqs, const int *seqs, cl_mem q,
                           cl_mem k, cl_mem v, cl_mem out);
-swacl_status swacl_decode_host(swacl_cache *c, int layer, int n_seqs, const int *seqs,
+SWACL_API swacl_status swacl_decode_host(swacl_cache *c, int layer, int n_seqs, const int *seqs,
                                const void *q, const void *k, const void *v, void *out);
 
 /* number of tokens sequence seq holds at layer (its next position) */
-swacl_status swacl_cache_seq_pos(const swacl_cache *c, int layer, int seq, int64_t *pos_out);
+SWACL_API swacl_status swacl_cache_seq_pos(const swacl_cache *c, int layer, int seq, int64_t *pos_out);
 /* forgets a sequence at every layer */
-swacl_status swacl_cache_seq_reset(swacl_cache *c, int seq);
+SWACL_API swacl_status swacl_cache_seq_reset(swacl_cache *c, int seq);
 /* copies sequence src into dst at every layer (prefix fork); src == dst is a no-op */
-swacl_status swacl_cache_seq_copy(swacl_cache *c, int src, int dst);
+SWACL_API swacl_status swacl_cache_seq_copy(swacl_cache *c, int src, int dst);
 /* Saves a sequence's state (every layer) into a versioned host blob.
  * With buf == NULL, *size_out receives the size needed. */
-swacl_status swacl_cache_seq_save(swacl_cache *c, int seq, void *buf, size_t buf_size,
+SWACL_API swacl_status swacl_cache_seq_save(swacl_cache *c, int seq, void *buf, size_t buf_size,
                                   size_t *size_out);
 /* restores a blob made by swacl_cache_seq_save for a cache of the same layer
  * configs; a truncated or foreign blob is rejected and changes nothing */
-swacl_status swacl_cache_seq_restore(swacl_cache *c, int seq, const void *buf, size_t size);
+SWACL_API swacl_status swacl_cache_seq_restore(swacl_cache *c, int seq, const void *buf, size_t size);
 
 /* ---- RoPE helper ------------------------------------------------------- */
 
 /* Rotates x [n_tokens][n_heads][head_dim] (dtype) in place, token t at
  * positions[t] (host array), rotate-half (GPT-NeoX / Hugging Face) pairing,
  * base theta (0 = 10000). Asynchronous. */
-swacl_status swacl_rope(swacl_context *ctx, swacl_dtype dtype, int n_tokens, int n_heads,
+SWACL_API swacl_status swacl_rope(swacl_context *ctx, swacl_dtype dtype, int n_tokens, int n_heads,
                         int head_dim, float theta, const int32_t *positions, cl_mem x);
-swacl_status swacl_rope_host(swacl_context *ctx, swacl_dtype dtype, int n_tokens, int n_heads,
+SWACL_API swacl_status swacl_rope_host(swacl_context *ctx, swacl_dtype dtype, int n_tokens, int n_heads,
                              int head_dim, float theta, const int32_t *positions, void *x);
 
 /* ---- reference ---------------------------------------------------------- */
 
 /* Naive float64 attention exactly per the semantics; same layout and dtype as
  * swacl_attention_host. Needs no device. */
-swacl_status swacl_reference_attention(const swacl_attn_config *cfg, int n_tokens,
+SWACL_API swacl_status swacl_reference_attention(const swacl_attn_config *cfg, int n_tokens,
                                        const void *q, const void *k, const void *v, void *out);
 
 /* fp16 <-> fp32 conversion of IEEE half bit patterns (round to nearest even) */
-uint16_t swacl_f32_to_f16(float f);
-float    swacl_f16_to_f32(uint16_t h);
+SWACL_API uint16_t swacl_f32_to_f16(float f);
+SWACL_API float    swacl_f16_to_f32(uint16_t h);
 
 #ifdef __cplusplus
 }

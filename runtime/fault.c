@@ -2,7 +2,8 @@
  * program build or host allocation fail. Compiled in only with
  * SWACL_FAULT_INJECTION; armed through $SWACL_FAULT="kind:N" (kind = cl_alloc,
  * enqueue, build, host_alloc; N counts from 1 over the whole process) or
- * swacl_fault_arm(). Inert (never fails) when not armed or not compiled in. */
+ * swacl_fault_arm(). Inert (never fails) when not armed; the installed library has
+ * none of it (internal.h folds swacl_fault_hit to 0). */
 #include "internal.h"
 
 #include <stdlib.h>
@@ -52,25 +53,6 @@ int swacl_fault_hit(swacl_fault_kind kind)
         fault_read_env();
     long n = ++fault_count[kind];
     return fault_target[kind] > 0 && n == fault_target[kind];
-}
-#else
-int swacl_fault_hit(swacl_fault_kind kind)
-{
-    (void)kind;
-    return 0;
-}
-
-int swacl_fault_arm(int kind, long n)
-{
-    (void)kind;
-    (void)n;
-    return 0;
-}
-
-long swacl_fault_count(int kind)
-{
-    (void)kind;
-    return 0;
 }
 #endif
 

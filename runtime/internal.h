@@ -26,7 +26,7 @@ const char *swacl_cl_error_name(cl_int err);
  * "what: CL_NAME (code)" */
 swacl_status swacl_fail_cl(swacl_context *ctx, cl_int err, const char *what);
 
-/* ---- fault injection (fault.c): test-only, inert unless SWACL_FAULT_INJECTION ---- */
+/* ---- fault injection (fault.c): only in the test build (SWACL_FAULT_INJECTION) ---- */
 
 typedef enum swacl_fault_kind {
     SWACL_FAULT_CL_ALLOC = 0, /* clCreateBuffer */
@@ -35,6 +35,7 @@ typedef enum swacl_fault_kind {
     SWACL_FAULT_HOST_ALLOC = 3,
     SWACL_FAULT_KINDS_
 } swacl_fault_kind;
+#ifdef SWACL_FAULT_INJECTION
 /* returns 1 when the current call of this kind must fail */
 int swacl_fault_hit(swacl_fault_kind kind);
 /* Tests: make the n-th call of `kind` from now fail (n <= 0: none) and reset every
@@ -42,6 +43,14 @@ int swacl_fault_hit(swacl_fault_kind kind);
 int swacl_fault_arm(int kind, long n);
 /* calls of `kind` since the last arm (to size a sweep over every fault point) */
 long swacl_fault_count(int kind);
+#else
+/* the installed library has no hooks: every check folds away */
+static inline int swacl_fault_hit(swacl_fault_kind kind)
+{
+    (void)kind;
+    return 0;
+}
+#endif
 
 /* host allocation with fault injection */
 void *swacl_malloc(size_t n);

@@ -10,7 +10,7 @@
  * work-group limit below the launch's. Exit status: 0 every row passed, 1 some failed, 2 no
  * device. KSTATS_SHOW=N also prints the first N builds' compiler messages and the directives
  * of the binary the driver returns. Built and run by tools/gpu/run-nvidia.sh against
- * libswacl.a (for the sources). */
+ * libswacl_internal.a (for the sources). */
 #define CL_TARGET_OPENCL_VERSION 120
 #include "internal.h" /* swacl_program_source */
 

@@ -245,7 +245,7 @@ step_kstats() {
     local ocl=$deps/usr/lib/$arch/libOpenCL.so rc=0 s i
     [ -e "$ocl" ] || ocl=-lOpenCL
     cc -std=c11 -O1 -I"$root/include" -I"$root/runtime" "$root/tools/gpu/kstats.c" \
-        "$build/libswacl.a" "$ocl" -lm -o "$build/kstats" || return 1
+        "$build/libswacl_internal.a" "$ocl" -lm -o "$build/kstats" || return 1
     local IFS=';'
     for s in $kstats_sets; do
         IFS=' '
@@ -272,7 +272,7 @@ step_kstats() {
 }
 
 step_kprobe() {
-    local lib=$build/libswacl.a ocl=$deps/usr/lib/$arch/libOpenCL.so
+    local lib=$build/libswacl_internal.a ocl=$deps/usr/lib/$arch/libOpenCL.so
     [ -e "$lib" ] || lib=$build/libswacl.so
     [ -e "$ocl" ] || ocl=-lOpenCL
     cc -std=c11 -O1 -DCL_TARGET_OPENCL_VERSION=120 -I"$root/include" "$root/tools/gpu/kprobe.c" \
