@@ -92,10 +92,15 @@ typedef struct swacl_attn_config {
     float rope_theta;    /* RoPE base for SWACL_ROPE_IN_CACHE; 0 = 10000 */
 } swacl_attn_config;
 
+/* Option structs grow into their reserved fields: zero-initialise them (= {0}) and set
+ * what you need. A later version gives a reserved slot a meaning whose zero is the old
+ * behaviour, so the struct's size and layout never change within a major version; a
+ * reserved field that is not zero is refused (SWACL_ERR_INVALID_ARGUMENT). */
 typedef struct swacl_context_options {
     const char *device;    /* NULL = $SWACL_DEVICE, else the default device (first GPU, else first) */
     const char *cache_dir; /* NULL = $SWACL_CACHE_DIR, else $XDG_CACHE_HOME/swacl, else ~/.cache/swacl */
     int profiling;         /* 1 = record kernel times (swacl_profile_read) */
+    int reserved[8];       /* zero */
 } swacl_context_options;
 
 typedef struct swacl_cache_options {
@@ -104,6 +109,7 @@ typedef struct swacl_cache_options {
     int max_seqs;        /* sequences held at once */
     int max_context;     /* slots for W == 0 layers (positions 0 .. max_context-1) */
     int max_chunk;       /* tokens per prefill launch; 0 = library default for the device */
+    int reserved[8];     /* zero */
 } swacl_cache_options;
 
 /* ---- devices ------------------------------------------------------------ */

@@ -46,6 +46,12 @@ static swacl_status check_options(const swacl_cache_options *opt, char *msg, siz
                  opt->n_layers);
         return SWACL_ERR_INVALID_ARGUMENT;
     }
+    for (size_t i = 0; i < sizeof opt->reserved / sizeof opt->reserved[0]; i++)
+        if (opt->reserved[i]) {
+            snprintf(msg, n, "reserved[%zu] is %d: reserved fields must be zero", i,
+                     opt->reserved[i]);
+            return SWACL_ERR_INVALID_ARGUMENT;
+        }
     if (opt->max_seqs <= 0 || opt->max_context < 0 || opt->max_chunk < 0) {
         snprintf(msg, n, "max_seqs (%d) must be positive, max_context (%d) and max_chunk (%d) "
                          "not negative", opt->max_seqs, opt->max_context, opt->max_chunk);
@@ -267,8 +273,17 @@ swacl_status swacl_cache_check_seq(swacl_cache *c, int seq, const char *fn)
 
 swacl_status swacl_cache_seq_pos(const swacl_cache *c, int layer, int seq, int64_t *pos_out)
 {
-    if (!c || !pos_out || layer < 0 || layer >= c->n_layers || seq < 0 || seq >= c->max_seqs)
+    static const char fn[] = "swacl_cache_seq_pos";
+    if (!c)
         return SWACL_ERR_INVALID_ARGUMENT;
+    if (!pos_out)
+        return swacl_fail(c->ctx, SWACL_ERR_INVALID_ARGUMENT, "%s: pos_out is NULL", fn);
+    if (layer < 0 || layer >= c->n_layers)
+        return swacl_fail(c->ctx, SWACL_ERR_INVALID_ARGUMENT,
+                          "%s: layer %d is out of range [0, %d)", fn, layer, c->n_layers);
+    if (seq < 0 || seq >= c->max_seqs)
+        return swacl_fail(c->ctx, SWACL_ERR_INVALID_ARGUMENT,
+                          "%s: sequence %d is out of range [0, %d)", fn, seq, c->max_seqs);
     *pos_out = c->pos[(size_t)layer * c->max_seqs + seq];
     return SWACL_OK;
 }

@@ -8,6 +8,17 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* reserved option fields must be zero (swacl.h: how option structs grow) */
+static swacl_status swacl_check_reserved(const swacl_context_options *opt, const char *fn)
+{
+    for (size_t i = 0; i < sizeof opt->reserved / sizeof opt->reserved[0]; i++)
+        if (opt->reserved[i])
+            return swacl_fail(NULL, SWACL_ERR_INVALID_ARGUMENT,
+                              "%s: options.reserved[%zu] is %d: reserved fields must be zero", fn,
+                              i, opt->reserved[i]);
+    return SWACL_OK;
+}
+
 swacl_status swacl_context_create(const swacl_context_options *opt, swacl_context **out)
 {
     if (!out)
@@ -16,13 +27,16 @@ swacl_status swacl_context_create(const swacl_context_options *opt, swacl_contex
     swacl_context_options defaults = {0};
     if (!opt)
         opt = &defaults;
+    swacl_status s = swacl_check_reserved(opt, "swacl_context_create");
+    if (s != SWACL_OK)
+        return s;
     const char *sel = opt->device ? opt->device : getenv("SWACL_DEVICE");
 
     swacl_context *ctx = swacl_calloc(1, sizeof *ctx);
     if (!ctx)
         return swacl_fail(NULL, SWACL_ERR_OUT_OF_MEMORY, "out of host memory");
     char msg[SWACL_ERR_MSG_MAX];
-    swacl_status s = swacl_device_select(sel, &ctx->caps, msg, sizeof msg);
+    s = swacl_device_select(sel, &ctx->caps, msg, sizeof msg);
     if (s != SWACL_OK) {
         free(ctx);
         return swacl_fail(NULL, s, "%s", msg);
@@ -80,6 +94,11 @@ swacl_status swacl_context_create_cl(cl_context cl, cl_device_id dev, cl_command
     if (props & CL_QUEUE_OUT_OF_ORDER_EXEC_MODE_ENABLE)
         return swacl_fail(NULL, SWACL_ERR_UNSUPPORTED, "%s: the queue is out of order; swacl "
                           "needs an in-order queue", fn);
+    if (opt) {
+        swacl_status s = swacl_check_reserved(opt, fn);
+        if (s != SWACL_OK)
+            return s;
+    }
     const int profiling = opt && opt->profiling;
     if (profiling && !(props & CL_QUEUE_PROFILING_ENABLE))
         return swacl_fail(NULL, SWACL_ERR_UNSUPPORTED,

@@ -376,6 +376,37 @@ static void cache_calls_with_small_buffers(void **state)
     assert_live_cache_intact(f); /* positions unchanged, so the model still holds */
 }
 
+/* the position query says why it refuses, like every other call, and writes nothing */
+static void seq_pos_says_why(void **state)
+{
+    fixture *f = *state;
+    if (!f->ctx)
+        skip();
+    static const struct {
+        const char *what, *says;
+        int layer, seq, null_out;
+    } rows[] = {
+        {"layer -1", "layer -1", -1, 0, 0},     {"layer past the last", "out of range", 99, 0, 0},
+        {"sequence -1", "sequence -1", 0, -1, 0}, {"sequence past the last", "out of range", 0, 99, 0},
+        {"NULL pos_out", "pos_out", 0, 0, 1},
+    };
+    int failed = 0;
+    for (size_t r = 0; r < sizeof rows / sizeof rows[0]; r++) {
+        int64_t pos = -7;
+        f->ctx->err[0] = '\0';
+        const swacl_status st =
+            swacl_cache_seq_pos(f->cache, rows[r].layer, rows[r].seq, rows[r].null_out ? NULL : &pos);
+        const char *msg = swacl_last_error(f->ctx);
+        if (st != SWACL_ERR_INVALID_ARGUMENT || !strstr(msg, "swacl_cache_seq_pos") ||
+            !strstr(msg, rows[r].says) || pos != -7) {
+            printf("seq_pos with %s: %s, message \"%s\"\n", rows[r].what, swacl_status_string(st), msg);
+            failed++;
+        }
+    }
+    if (failed)
+        fail_msg("%d position queries refused without a reason (above)", failed);
+}
+
 /* ---- the RoPE helper ---------------------------------------------------------------- */
 
 typedef struct rope_bad {
@@ -484,6 +515,22 @@ static void context_calls_reject_bad_arguments(void **state)
     swacl_context *other = (swacl_context *)f;
     ok &= swacl_context_create(&opt, &other) == SWACL_ERR_NO_DEVICE && other == NULL &&
           swacl_last_error(NULL)[0] != '\0';
+    /* reserved option fields must stay zero (the way option structs grow) */
+    memset(&opt, 0, sizeof opt);
+    opt.reserved[3] = 1;
+    other = (swacl_context *)f;
+    ok &= swacl_context_create(&opt, &other) == bad && other == NULL &&
+          strstr(swacl_last_error(NULL), "reserved[3]") != NULL;
+    swacl_cache_options copt;
+    memset(&copt, 0, sizeof copt);
+    copt.n_layers = 1;
+    copt.layers = &f->layers[0];
+    copt.max_seqs = 1;
+    copt.reserved[0] = 5;
+    swacl_cache *cache = (swacl_cache *)f;
+    f->ctx->err[0] = '\0';
+    ok &= swacl_cache_create(f->ctx, &copt, &cache) == bad && cache == NULL &&
+          strstr(swacl_last_error(f->ctx), "reserved[0]") != NULL;
     /* a kernel directory without the kernels: the first build needs them */
     setenv("SWACL_KERNEL_DIR", "/nonexistent/swacl-kernels", 1);
     swacl_context *fresh = NULL;
@@ -516,6 +563,7 @@ int main(void)
         cmocka_unit_test(oneshot_rope_policy_and_oversized_group),
         cmocka_unit_test(null_cache_handle),
         cmocka_unit_test(cache_calls_with_small_buffers),
+        cmocka_unit_test(seq_pos_says_why),
         cmocka_unit_test(rope_helper_rejects_bad_arguments),
         cmocka_unit_test(context_calls_reject_bad_arguments),
     };
