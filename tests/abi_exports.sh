@@ -7,7 +7,9 @@ lib=$1 header=$2
 shift 2
 tmp=${TMPDIR:-/tmp}/swacl-abi.$$
 trap 'rm -f "$tmp".*' EXIT
-nm -D --defined-only "$lib" | awk '$2 ~ /^[TDBRVWi]$/ {print $3}' | sort -u > "$tmp.exported"
+# names starting with "_" are the toolchain's (sanitizer and linker symbols)
+nm -D --defined-only "$lib" | awk '$2 ~ /^[TDBRVWi]$/ && $3 !~ /^_/ {print $3}' |
+    sort -u > "$tmp.exported"
 sed -n 's/^SWACL_API [^(]*[ *]\(swacl_[a-z0-9_]*\)(.*/\1/p' "$header" | sort -u > "$tmp.declared"
 status=0
 if [ ! -s "$tmp.declared" ]; then
