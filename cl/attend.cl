@@ -288,7 +288,7 @@ typedef struct tile_addr {
 } tile_addr;
 
 static inline tile_addr tile_address(int j0, int from_ring, int pos0, int row0, int ring_seq,
-                              int n_sink, int span, int n_kv_heads, int kvh)
+                              int n_sink, int span, int n_kv_heads, int kvh, int kv_stride)
 {
     tile_addr a;
     if (from_ring) {
@@ -298,8 +298,8 @@ static inline tile_addr tile_address(int j0, int from_ring, int pos0, int row0, 
         a.wrap = (long)span * HEAD_DIM;
         a.wrap_at = j0 < n_sink ? BLOCK_N : n_sink + span - s0;
     } else {
-        a.base = ((long)(row0 + (j0 - pos0)) * n_kv_heads + kvh) * HEAD_DIM;
-        a.step = (long)n_kv_heads * HEAD_DIM;
+        a.base = (long)(row0 + (j0 - pos0)) * kv_stride + (long)kvh * HEAD_DIM;
+        a.step = kv_stride;
         a.wrap = 0;
         a.wrap_at = BLOCK_N;
     }
@@ -400,7 +400,7 @@ static inline int row_query(int flat, int n_rows, int group)
    each row is also turned to its position in the cache: for window keys that is
    i - rope_base, for sink keys i - evicted(i) (sink_mode). */
 static inline void stage_q_tile(__local float *q_tile, __global const io_t *q, int flat0,
-                                int n_rows, int group, int row0, int n_heads, int kvh,
+                                int n_rows, int group, int row0, int q_stride, int kvh,
                                 float q_mul, int lid, int pos0, int sink_mode, int rope_base,
                                 int n_sink, int span, __global const float *inv_freq)
 {
@@ -410,8 +410,8 @@ static inline void stage_q_tile(__local float *q_tile, __global const io_t *q, i
         const int flat = flat0 + r;
         float x1 = 0.0f, x2 = 0.0f;
         if (flat < n_rows * group) {
-            const long off = ((long)(row0 + flat / group) * n_heads + kvh * group + flat % group) *
-                             HEAD_DIM;
+            const long off = (long)(row0 + flat / group) * q_stride +
+                             (long)(kvh * group + flat % group) * HEAD_DIM;
             x1 = LOAD_IO1(off + d, q) * q_mul;
             x2 = LOAD_IO1(off + d + HEAD_DIM / 2, q) * q_mul;
         }
@@ -428,8 +428,8 @@ static inline void stage_q_tile(__local float *q_tile, __global const io_t *q, i
         const int flat = flat0 + r;
         float4 x = (float4)(0.0f);
         if (flat < n_rows * group) {
-            const long off = ((long)(row0 + flat / group) * n_heads + kvh * group + flat % group) *
-                             HEAD_DIM;
+            const long off = (long)(row0 + flat / group) * q_stride +
+                             (long)(kvh * group + flat % group) * HEAD_DIM;
             x = LOAD_IO4(q + off + 4 * c) * q_mul;
         }
         ((__local float4 *)q_tile)[r * (ROW_STRIDE / 4) + c] = x;
@@ -516,7 +516,7 @@ __kernel void attend_tiled(__global const io_t *q, __global const io_t *k, __glo
                            __global const float *sink_logits, int n_rows, int n_heads,
                            int n_kv_heads, int n_sink, int win_left, int win_right, int dil,
                            int causal, int span, float scale, float softcap, int n_split,
-                           __global const float *inv_freq)
+                           __global const float *inv_freq, VIEW_ARGS)
 {
     /* float4 arrays: whole-vector local loads need their 16-byte alignment */
     __local float4 q_tile4[BLOCK_M * ROW_STRIDE / 4];
@@ -532,14 +532,19 @@ __kernel void attend_tiled(__global const io_t *q, __global const io_t *k, __glo
     const int b = get_group_id(2) / n_split;
     const int split = get_group_id(2) % n_split;
     const int group = n_heads / n_kv_heads;
-    batch_info += 3 * info0;
-    const int ring_seq = batch_info[3 * b + 0];
-    const int pos0 = batch_info[3 * b + 1];
-    const int row0 = batch_info[3 * b + 2];
+    batch_info += INFO_INTS * info0;
+    APPLY_VIEWS();
+    const int ring_seq = INFO_RING_SEQ(b);
+    const int pos0 = INFO_POS0(b);
+    const int row0 = INFO_ROW0(b);
+    const int rows_cap = n_rows; /* the launch's largest entry: strides the partials */
+    n_rows = INFO_ROWS(b);
 
     /* the group's rows, the queries they belong to, and the key ranges their
-       band reaches */
+       band reaches; a block past a shorter entry's rows has nothing to do */
     const int flat0 = (int)get_group_id(0) * BLOCK_M;
+    if (flat0 >= n_rows * group)
+        return;
     const int i_first = pos0 + row_query(flat0, n_rows, group);
     const int i_last = pos0 + row_query(flat0 + BLOCK_M - 1, n_rows, group);
     const key_ranges kr =
@@ -556,7 +561,7 @@ __kernel void attend_tiled(__global const io_t *q, __global const io_t *k, __glo
     const int rope_base = max(0, i_first + 1 - n_sink - span);
     int q_sink_mode = -1; /* which turn of Q is staged; none yet */
 #else
-    stage_q_tile(q_tile, q, flat0, n_rows, group, row0, n_heads, kvh, q_mul, lid, pos0, 0, 0,
+    stage_q_tile(q_tile, q, flat0, n_rows, group, row0, q_stride, kvh, q_mul, lid, pos0, 0, 0,
                  n_sink, span, inv_freq);
 #endif
 
@@ -586,16 +591,16 @@ __kernel void attend_tiled(__global const io_t *q, __global const io_t *k, __glo
 #endif
         const int ring_keys = clamp(pos0 - j0, 0, jn);
         const tile_addr ring_at =
-            tile_address(j0, 1, pos0, row0, ring_seq, n_sink, span, n_kv_heads, kvh);
+            tile_address(j0, 1, pos0, row0, ring_seq, n_sink, span, n_kv_heads, kvh, kv_stride);
         const tile_addr fresh_at =
-            tile_address(j0, 0, pos0, row0, ring_seq, n_sink, span, n_kv_heads, kvh);
+            tile_address(j0, 0, pos0, row0, ring_seq, n_sink, span, n_kv_heads, kvh, kv_stride);
         /* the previous tile's V and P are no longer read */
         barrier(CLK_LOCAL_MEM_FENCE);
 #if HAS_ROPE
         const int sink_keys = range != 2;
         if (sink_keys != q_sink_mode) {
             q_sink_mode = sink_keys;
-            stage_q_tile(q_tile, q, flat0, n_rows, group, row0, n_heads, kvh, q_mul, lid, pos0,
+            stage_q_tile(q_tile, q, flat0, n_rows, group, row0, q_stride, kvh, q_mul, lid, pos0,
                          q_sink_mode, rope_base, n_sink, span, inv_freq);
         }
 #endif
@@ -671,7 +676,7 @@ __kernel void attend_tiled(__global const io_t *q, __global const io_t *k, __glo
             l_row += red[r * WG_N + u];
         const int qi = flat / group, h = kvh * group + flat % group;
         if (n_split > 1) {
-            __global float *p = partial + ((((long)b * n_rows + qi) * n_heads + h) * n_split +
+            __global float *p = partial + ((((long)b * rows_cap + qi) * n_heads + h) * n_split +
                                            split) * (2 + HEAD_DIM);
             if (tn == 0) {
                 p[0] = m[a];
@@ -690,7 +695,7 @@ __kernel void attend_tiled(__global const io_t *q, __global const io_t *k, __glo
         l_row = l_row * scale_out + exp2(sl - m2);
 #endif
         const float inv = l_row > 0.0f ? scale_out / l_row : 0.0f; /* no visible key: zeros */
-        __global io_t *dst = out + (((long)row0 + qi) * n_heads + h) * HEAD_DIM;
+        __global io_t *dst = out + ((long)row0 + qi) * out_stride + (long)h * HEAD_DIM;
 #pragma unroll
         for (int x = 0; x < DX; x++)
             STORE_IO_D(o[a][x] * inv, tn + WG_N * x, dst);
@@ -874,17 +879,23 @@ __kernel void attend(__global const io_t *q, __global const io_t *k, __global co
                      __global const float *sink_logits, int n_rows, int n_heads,
                      int n_kv_heads, int n_sink, int win_left, int win_right, int dil, int causal,
                      int span, float scale, float softcap, int n_split,
-                     __global const float *inv_freq) /* HAS_ROPE: HEAD_DIM/2 frequencies */
+                     __global const float *inv_freq, /* HAS_ROPE: HEAD_DIM/2 frequencies */
+                     VIEW_ARGS)
 {
     const int qi = get_global_id(0);
     const int h = get_global_id(1);
     const int kvh = get_group_id(1);
     const int b = get_group_id(2) / n_split;
     const int split = get_group_id(2) % n_split;
-    batch_info += 3 * info0;
-    const int ring_seq = batch_info[3 * b + 0];
-    const int pos0 = batch_info[3 * b + 1];
-    const int row0 = batch_info[3 * b + 2];
+    batch_info += INFO_INTS * info0;
+    APPLY_VIEWS();
+    const int ring_seq = INFO_RING_SEQ(b);
+    const int pos0 = INFO_POS0(b);
+    const int row0 = INFO_ROW0(b);
+    const int rows_cap = n_rows; /* the launch's largest entry: strides the partials */
+    n_rows = INFO_ROWS(b);
+    if ((int)get_group_id(0) * BLOCK_M >= n_rows)
+        return; /* a whole work-group past a shorter entry's rows */
     const int valid = qi < n_rows;
     const int i = pos0 + (valid ? qi : n_rows - 1);
 
@@ -904,7 +915,7 @@ __kernel void attend(__global const io_t *q, __global const io_t *k, __global co
 #else
     const float q_mul = scale * LOG2E;
 #endif
-    const long q_off = ((long)(row0 + (valid ? qi : n_rows - 1)) * n_heads + h) * HEAD_DIM;
+    const long q_row = (long)(row0 + (valid ? qi : n_rows - 1)) * q_stride + (long)h * HEAD_DIM;
     float qs[HEAD_DIM];
     VT acc[N_VEC];
 #if HAS_ROPE
@@ -918,14 +929,14 @@ __kernel void attend(__global const io_t *q, __global const io_t *k, __global co
     const int rope_base = max(0, i_first + 1 - n_sink - span);
     float q_plain[HEAD_DIM], qs_sink[HEAD_DIM];
     for (int c = 0; c < N_VEC; c++) {
-        VSTORE_F(LOAD_IO(c, q + q_off) * q_mul, c, q_plain);
+        VSTORE_F(LOAD_IO(c, q + q_row) * q_mul, c, q_plain);
         acc[c] = (VT)(0.0f);
     }
     rope_row(q_plain, qs, i - rope_base, inv_freq);
     rope_row(q_plain, qs_sink, i - max(0, i + 1 - n_sink - span), inv_freq);
 #else
     for (int c = 0; c < N_VEC; c++) {
-        VSTORE_F(LOAD_IO(c, q + q_off) * q_mul, c, qs);
+        VSTORE_F(LOAD_IO(c, q + q_row) * q_mul, c, qs);
         acc[c] = (VT)(0.0f);
     }
 #endif
@@ -956,7 +967,7 @@ __kernel void attend(__global const io_t *q, __global const io_t *k, __global co
         const int interior = tile_interior(&seg[s], j0, jn, i_first, i_last, win_left, win_right);
 
         const tile_addr ta = tile_address(j0, from_ring, pos0, row0, ring_seq, n_sink, span,
-                                          n_kv_heads, kvh);
+                                          n_kv_heads, kvh, kv_stride);
 #if DIRECT_KV
         /* row offsets of the tile's keys; keys past jn repeat the first (their
            weight is zero, so any finite row will do) */
@@ -985,10 +996,10 @@ __kernel void attend(__global const io_t *q, __global const io_t *k, __global co
 
     if (!valid)
         return;
-    const long prow = (long)b * n_rows + qi; /* launch-local row */
+    const long prow = (long)b * rows_cap + qi; /* launch-local row */
     write_row(m, l, acc, n_split,
               partial + ((prow * n_heads + h) * n_split + split) * (2 + HEAD_DIM), sink_logits, h,
-              out + (((long)row0 + qi) * n_heads + h) * HEAD_DIM);
+              out + ((long)row0 + qi) * out_stride + (long)h * HEAD_DIM);
 }
 
 #endif /* !TILED && DECODE_GH == 0 */
@@ -1036,7 +1047,7 @@ __kernel void attend_decode(__global const io_t *q, __global const io_t *k,
                             __global const float *sink_logits, int n_rows, int n_heads,
                             int n_kv_heads, int n_sink, int win_left, int win_right, int dil,
                             int causal, int span, float scale, float softcap, int n_split,
-                            __global const float *inv_freq, int append)
+                            __global const float *inv_freq, VIEW_ARGS, int append)
 {
     const int split = get_global_id(0);
     const int group = n_heads / n_kv_heads;
@@ -1045,16 +1056,17 @@ __kernel void attend_decode(__global const io_t *q, __global const io_t *k,
     const int h0 = kvh * group + (get_global_id(1) % n_hchunks) * DECODE_GH;
     const int n_g = min(DECODE_GH, kvh * group + group - h0); /* heads past n_g repeat the last */
     const int b = get_global_id(2);
-    batch_info += 3 * info0;
-    const int ring_seq = batch_info[3 * b + 0];
-    const int i = batch_info[3 * b + 1];
-    const int row0 = batch_info[3 * b + 2];
+    batch_info += INFO_INTS * info0;
+    APPLY_VIEWS();
+    const int ring_seq = INFO_RING_SEQ(b);
+    const int i = INFO_POS0(b);
+    const int row0 = INFO_ROW0(b);
 
     /* append = 1: also write the new token's K/V into its ring slot (as append.cl
        does), saving a launch. No key of this launch reads that slot: the band
        reaches back fewer than span positions. */
     if (append && split == 0 && h0 == kvh * group) {
-        const long src = ((long)row0 * n_kv_heads + kvh) * HEAD_DIM;
+        const long src = (long)row0 * kv_stride + (long)kvh * HEAD_DIM;
         const long dst = ring_row(ring_seq, kvh, ring_slot(i, n_sink, span), n_kv_heads,
                                   n_sink + span) * HEAD_DIM;
         for (int c = 0; c < N_VEC; c++) {
@@ -1082,15 +1094,15 @@ __kernel void attend_decode(__global const io_t *q, __global const io_t *k,
     const int rope_base = max(0, i + 1 - n_sink - span);
 #endif
     for (int g = 0; g < DECODE_GH; g++) {
-        const long q_off = ((long)row0 * n_heads + h0 + min(g, n_g - 1)) * HEAD_DIM;
+        const long q_row = (long)row0 * q_stride + (long)(h0 + min(g, n_g - 1)) * HEAD_DIM;
 #if HAS_ROPE
         float q_plain[HEAD_DIM];
         for (int c = 0; c < N_VEC; c++)
-            VSTORE_F(LOAD_IO(c, q + q_off) * q_mul, c, q_plain);
+            VSTORE_F(LOAD_IO(c, q + q_row) * q_mul, c, q_plain);
         rope_row(q_plain, qs[g], i - rope_base, inv_freq);
 #else
         for (int c = 0; c < N_VEC; c++)
-            VSTORE_F(LOAD_IO(c, q + q_off) * q_mul, c, qs[g]);
+            VSTORE_F(LOAD_IO(c, q + q_row) * q_mul, c, qs[g]);
 #endif
         for (int c = 0; c < N_VEC; c++)
             acc[g][c] = (VT)(0.0f);
@@ -1106,7 +1118,7 @@ __kernel void attend_decode(__global const io_t *q, __global const io_t *k,
         const int jn = seek_tile(seg, t, &s, &seg_tile0, &j0);
         const int from_ring = seg[s].from_ring;
         const tile_addr ta = tile_address(j0, from_ring, i, row0, ring_seq, n_sink, span,
-                                          n_kv_heads, kvh);
+                                          n_kv_heads, kvh, kv_stride);
         /* scores past jn are masked later; give them a value until then */
         for (int g = 0; g < DECODE_GH; g++)
             for (int jj = jn; jj < BLOCK_N; jj++)
@@ -1187,7 +1199,7 @@ __kernel void attend_decode(__global const io_t *q, __global const io_t *k,
         const int h = h0 + g;
         write_row(m[g], l[g], acc[g], n_split,
                   partial + (((long)b * n_heads + h) * n_split + split) * (2 + HEAD_DIM),
-                  sink_logits, h, out + ((long)row0 * n_heads + h) * HEAD_DIM);
+                  sink_logits, h, out + (long)row0 * out_stride + (long)h * HEAD_DIM);
     }
 }
 #endif /* !TILED && DECODE_GH > 0 */
@@ -1196,13 +1208,18 @@ __kernel void attend_decode(__global const io_t *q, __global const io_t *k,
  * attend. Global (N_VEC, n_heads, n_batch * n_rows): one output vector each. */
 __kernel void attend_merge(__global const float *partial, __global io_t *out,
                            __global const float *sink_logits, __global const int *batch_info,
-                           int info0, int n_rows, int n_heads, int n_split)
+                           int info0, int n_rows, int n_heads, int n_split, long out_off,
+                           int out_stride)
 {
-    batch_info += 3 * info0;
+    batch_info += INFO_INTS * info0;
+    out += out_off;
     const int c = get_global_id(0);
     const int h = get_global_id(1);
-    const long prow = get_global_id(2);
-    const long row = (long)batch_info[3 * (prow / n_rows) + 2] + prow % n_rows;
+    const long prow = get_global_id(2); /* n_rows per entry: the launch's largest */
+    const int b = (int)(prow / n_rows), t = (int)(prow % n_rows);
+    if (t >= INFO_ROWS(b))
+        return;
+    const long row = (long)INFO_ROW0(b) + t;
     __global const float *p = partial + (prow * n_heads + h) * n_split * (2 + HEAD_DIM);
     float m = NEG_BIG;
     for (int s = 0; s < n_split; s++)
@@ -1222,5 +1239,5 @@ __kernel void attend_merge(__global const float *partial, __global io_t *out,
         acc = mad((VT)(a), VLOAD_F(c, ps + 2), acc);
     }
     const float inv = l > 0.0f ? 1.0f / l : 0.0f;
-    STORE_IO(acc * inv, c, out + (row * n_heads + h) * HEAD_DIM);
+    STORE_IO(acc * inv, c, out + row * out_stride + (long)h * HEAD_DIM);
 }

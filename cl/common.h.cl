@@ -138,6 +138,28 @@ static inline void rope_row(const float *x, float *y, int pos, __global const fl
     }
 }
 
+/* A launch's entries (batch_info): INFO_INTS ints each, ring_seq (row of the
+ * ring buffer), pos0 (position of its first row), row0 (its first row in q/k/v/
+ * out), n_rows (its rows; the launch's n_rows argument is the largest, and
+ * strides the partials). */
+#define INFO_INTS 4
+#define INFO_RING_SEQ(b) batch_info[INFO_INTS * (b) + 0]
+#define INFO_POS0(b) batch_info[INFO_INTS * (b) + 1]
+#define INFO_ROW0(b) batch_info[INFO_INTS * (b) + 2]
+#define INFO_ROWS(b) batch_info[INFO_INTS * (b) + 3]
+
+/* q, k, v and out are views: element offsets (applied on entry) and row strides in
+ * elements from one token's row to the next */
+#define VIEW_ARGS long q_off, long k_off, long v_off, long out_off, int q_stride, int kv_stride, \
+                  int out_stride
+#define APPLY_VIEWS()                                                                        \
+    do {                                                                                     \
+        q += q_off;                                                                          \
+        k += k_off;                                                                          \
+        v += v_off;                                                                          \
+        out += out_off;                                                                      \
+    } while (0)
+
 /* Ring layout: [sequence][kv head][slot][HEAD_DIM], so the keys of one kv head
  * are contiguous and a work-group streams them in order. Row index of a slot: */
 static inline long ring_row(int ring_seq, int kvh, int slot, int n_kv_heads, int n_slots)

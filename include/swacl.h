@@ -210,6 +210,37 @@ SWACL_API swacl_status swacl_decode(swacl_cache *c, int layer, int n_seqs, const
 SWACL_API swacl_status swacl_decode_host(swacl_cache *c, int layer, int n_seqs, const int *seqs,
                                const void *q, const void *k, const void *v, void *out);
 
+/* Rows of a device buffer, for q/k/v/out without copies: a slice of a fused QKV
+ * projection, or any strided view. offset is in bytes (a multiple of the element
+ * size), row_stride in elements from one token's row to the next (0 = dense rows:
+ * n_heads*head_dim for q/out, n_kv_heads*head_dim for k/v). k and v share a stride. */
+typedef struct swacl_view {
+    cl_mem buf;
+    size_t offset;
+    int    row_stride;
+} swacl_view;
+
+/* A micro-batch entry: n_tokens new tokens of sequence seq (a prompt chunk, one
+ * decode token, or draft tokens to verify), at the sequence's next positions. */
+typedef struct swacl_batch_entry {
+    int seq;
+    int n_tokens;
+} swacl_batch_entry;
+
+/* Attends a micro-batch at one layer and appends its K/V: entries' rows are laid
+ * out entry after entry in q/k/v/out. All entries share one launch sequence
+ * (append, attend, merge; an entry longer than the cache's max_chunk takes more
+ * rounds). A sequence named twice, or a full layer overflowing, is refused and
+ * nothing changes. Asynchronous on the context's queue. swacl_prefill is the
+ * one-entry case and swacl_decode the one-token-per-entry case. */
+SWACL_API swacl_status swacl_attend_batch(swacl_cache *c, int layer, int n_entries,
+                                          const swacl_batch_entry *entries, swacl_view q,
+                                          swacl_view k, swacl_view v, swacl_view out);
+/* the same from host arrays (dense rows): copy in, run, copy out, wait */
+SWACL_API swacl_status swacl_attend_batch_host(swacl_cache *c, int layer, int n_entries,
+                                               const swacl_batch_entry *entries, const void *q,
+                                               const void *k, const void *v, void *out);
+
 /* number of tokens sequence seq holds at layer (its next position) */
 SWACL_API swacl_status swacl_cache_seq_pos(const swacl_cache *c, int layer, int seq, int64_t *pos_out);
 /* forgets a sequence at every layer */

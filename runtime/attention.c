@@ -76,6 +76,18 @@ void swacl_rope_inv_freq(float theta, int head_dim, float *out)
         out[d] = (float)pow(base, -2.0 * d / head_dim);
 }
 
+swacl_io_views swacl_views_or_dense(const swacl_attn_config *cfg, const swacl_io_views *v)
+{
+    swacl_io_views d = *v;
+    if (!d.q_stride)
+        d.q_stride = cfg->n_heads * cfg->head_dim;
+    if (!d.out_stride)
+        d.out_stride = cfg->n_heads * cfg->head_dim;
+    if (!d.kv_stride)
+        d.kv_stride = cfg->n_kv_heads * cfg->head_dim;
+    return d;
+}
+
 swacl_status swacl_attend(swacl_context *ctx, const swacl_attend_job *job, int *appended)
 {
     *appended = 0;
@@ -147,6 +159,14 @@ swacl_status swacl_attend(swacl_context *ctx, const swacl_attend_job *job, int *
     err |= clSetKernelArg(kern, a++, sizeof(float), &softcap);
     err |= clSetKernelArg(kern, a++, sizeof(int), &n_split);
     err |= clSetKernelArg(kern, a++, sizeof(cl_mem), shape.rope ? &job->inv_freq : &job->q);
+    const swacl_io_views vw = swacl_views_or_dense(cfg, &job->views);
+    err |= clSetKernelArg(kern, a++, sizeof(cl_long), &vw.q_off);
+    err |= clSetKernelArg(kern, a++, sizeof(cl_long), &vw.k_off);
+    err |= clSetKernelArg(kern, a++, sizeof(cl_long), &vw.v_off);
+    err |= clSetKernelArg(kern, a++, sizeof(cl_long), &vw.out_off);
+    err |= clSetKernelArg(kern, a++, sizeof(int), &vw.q_stride);
+    err |= clSetKernelArg(kern, a++, sizeof(int), &vw.kv_stride);
+    err |= clSetKernelArg(kern, a++, sizeof(int), &vw.out_stride);
     /* the streaming decode kernel appends the new rows itself */
     if (!strcmp(kname, "attend_decode"))
         err |= clSetKernelArg(kern, a++, sizeof(int), &plan.appends);
@@ -172,6 +192,8 @@ swacl_status swacl_attend(swacl_context *ctx, const swacl_attend_job *job, int *
     err |= clSetKernelArg(merge, a++, sizeof(int), &job->n_rows);
     err |= clSetKernelArg(merge, a++, sizeof(int), &cfg->n_heads);
     err |= clSetKernelArg(merge, a++, sizeof(int), &n_split);
+    err |= clSetKernelArg(merge, a++, sizeof(cl_long), &vw.out_off);
+    err |= clSetKernelArg(merge, a++, sizeof(int), &vw.out_stride);
     if (err != CL_SUCCESS)
         return swacl_fail(ctx, SWACL_ERR_OPENCL, "clSetKernelArg(attend_merge) failed");
     return swacl_enqueue(ctx, merge, 3, plan.merge_global, plan.merge_local, "attend_merge");
@@ -219,7 +241,7 @@ swacl_status swacl_attention(swacl_context *ctx, const swacl_attn_config *cfg, i
         (s = swacl_check_buffer(ctx, out, qbytes, "swacl_attention", "out")) != SWACL_OK)
         return s;
     cl_mem info = NULL, sinks = NULL;
-    const int info_host[3] = {0, 0, 0};
+    const int info_host[4] = {0, 0, 0, n_tokens}; /* ring_seq, pos0, row0, rows */
     if ((s = swacl_upload(ctx, sizeof info_host, info_host, &info, "batch info")) != SWACL_OK ||
         (s = swacl_upload_sinks(ctx, cfg, &sinks)) != SWACL_OK) {
         if (info)

@@ -249,19 +249,30 @@ int swacl_kernel_variants(const char *set,
 void swacl_rope_inv_freq(float theta, int head_dim, float *out);
 
 /* everything one launch of the attend kernel (cl/attend.cl) needs */
+/* where q, k, v and out rows sit in their buffers: element offsets and row strides in
+   elements (0 = dense rows); k and v share a stride */
+typedef struct swacl_io_views {
+    cl_long q_off, k_off, v_off, out_off;
+    int q_stride, kv_stride, out_stride;
+} swacl_io_views;
+
 typedef struct swacl_attend_job {
     const swacl_attn_config *cfg;
     int n_rows;        /* queries per batch entry (prefill: chunk length; decode: 1) */
     int n_batch;       /* batch entries (decode: sequences) */
     int max_pos;       /* largest query position in the job (sizes decode splits) */
     cl_mem q, k, v, out; /* token-major; entry b's rows start at its row0 */
-    cl_mem batch_info; /* int [..][3]: ring_seq (index in the ring buffer), pos0, row0 */
+    swacl_io_views views;
+    cl_mem batch_info; /* int [..][4]: ring_seq (index in the ring buffer), pos0, row0,
+                          n_rows (each entry's; the job's n_rows is the largest) */
     int info0;         /* the job's first entry in batch_info */
     cl_mem ring_k, ring_v; /* [slots][n_kv][hd] of kv_dtype, or NULL (one-shot) */
     int ring_span;     /* rolling slots after the sinks (W*D, or max_context) */
     cl_mem sink_logits;/* n_heads floats, or NULL */
     cl_mem inv_freq;   /* RoPE in cache: head_dim/2 frequencies, else NULL */
 } swacl_attend_job;
+/* the views with dense strides filled in where they are 0 */
+swacl_io_views swacl_views_or_dense(const swacl_attn_config *cfg, const swacl_io_views *v);
 /* launches attention for a job; *appended is set to 1 when the kernel also wrote
    the job's K/V rows into the ring (streaming decode), so no append launch is due */
 swacl_status swacl_attend(swacl_context *ctx, const swacl_attend_job *job, int *appended);

@@ -38,22 +38,61 @@ static void row_bytes(const cache_layer *L, int rows, size_t *qbytes, size_t *kv
     *kvbytes = (size_t)rows * L->cfg.n_kv_heads * L->cfg.head_dim * es;
 }
 
-/* q/out and k/v of `rows` tokens must fit the caller's buffers */
-static swacl_status check_rows(swacl_cache *c, const cache_layer *L, int rows, cl_mem q,
-                               cl_mem k, cl_mem v, cl_mem out, const char *fn)
+/* a view of `rows` rows of row_elems elements: its element offset and stride, checked
+   against the buffer (same context, offset aligned, stride at least a row, in bounds) */
+static swacl_status check_view(swacl_cache *c, const cache_layer *L, const swacl_view *vw,
+                               long rows, int row_elems, const char *fn, const char *name,
+                               cl_long *off, int *stride)
 {
-    size_t qbytes, kvbytes;
-    row_bytes(L, rows, &qbytes, &kvbytes);
+    const size_t es = swacl_dtype_size(L->cfg.dtype);
+    if (vw->offset % es)
+        return swacl_fail(c->ctx, SWACL_ERR_INVALID_ARGUMENT,
+                          "%s: %s.offset %zu is not a multiple of the element size %zu", fn, name,
+                          vw->offset, es);
+    if (vw->row_stride != 0 && vw->row_stride < row_elems)
+        return swacl_fail(c->ctx, SWACL_ERR_INVALID_ARGUMENT,
+                          "%s: %s.row_stride %d is shorter than a row (%d elements)", fn, name,
+                          vw->row_stride, row_elems);
+    *stride = vw->row_stride ? vw->row_stride : row_elems;
+    *off = (cl_long)(vw->offset / es);
+    /* the last row ends here (in bytes); sizes stay far below 2^63 */
+    const double end = (double)vw->offset + ((double)(rows - 1) * *stride + row_elems) * (double)es;
+    if (end > 9e18)
+        return swacl_fail(c->ctx, SWACL_ERR_INVALID_ARGUMENT, "%s: %s view out of range", fn, name);
+    return swacl_check_buffer(c->ctx, vw->buf, (size_t)end, fn, name);
+}
+
+/* the four views of a call of `rows` rows, as kernel offsets and strides */
+static swacl_status check_views(swacl_cache *c, const cache_layer *L, long rows,
+                                const swacl_view *q, const swacl_view *k, const swacl_view *v,
+                                const swacl_view *out, const char *fn, swacl_io_views *vw)
+{
+    const int qe = L->cfg.n_heads * L->cfg.head_dim, kve = L->cfg.n_kv_heads * L->cfg.head_dim;
+    int k_stride, v_stride;
     swacl_status s;
-    if ((s = swacl_check_buffer(c->ctx, q, qbytes, fn, "q")) != SWACL_OK ||
-        (s = swacl_check_buffer(c->ctx, k, kvbytes, fn, "k")) != SWACL_OK ||
-        (s = swacl_check_buffer(c->ctx, v, kvbytes, fn, "v")) != SWACL_OK)
+    if ((s = check_view(c, L, q, rows, qe, fn, "q", &vw->q_off, &vw->q_stride)) != SWACL_OK ||
+        (s = check_view(c, L, k, rows, kve, fn, "k", &vw->k_off, &k_stride)) != SWACL_OK ||
+        (s = check_view(c, L, v, rows, kve, fn, "v", &vw->v_off, &v_stride)) != SWACL_OK ||
+        (s = check_view(c, L, out, rows, qe, fn, "out", &vw->out_off, &vw->out_stride)) !=
+            SWACL_OK)
         return s;
-    return swacl_check_buffer(c->ctx, out, qbytes, fn, "out");
+    if (k_stride != v_stride)
+        return swacl_fail(c->ctx, SWACL_ERR_INVALID_ARGUMENT,
+                          "%s: k and v must share a row stride (%d and %d elements)", fn,
+                          k_stride, v_stride);
+    vw->kv_stride = k_stride;
+    return SWACL_OK;
+}
+
+static swacl_view dense(cl_mem buf)
+{
+    swacl_view v = {buf, 0, 0};
+    return v;
 }
 
 static swacl_status launch_append(swacl_cache *c, const cache_layer *L, cl_mem k, cl_mem v,
-                                  int buf, cl_mem info, int info0, int n_rows, int n_batch)
+                                  const swacl_io_views *vw, int buf, cl_mem info, int info0,
+                                  int n_rows, int n_batch)
 {
     swacl_context *ctx = c->ctx;
     const int vec = swacl_vec_width(&ctx->params, L->cfg.head_dim, 0);
@@ -76,6 +115,9 @@ static swacl_status launch_append(swacl_cache *c, const cache_layer *L, cl_mem k
     err |= clSetKernelArg(kern, a++, sizeof(int), &L->cfg.n_kv_heads);
     err |= clSetKernelArg(kern, a++, sizeof(int), &L->ring_sinks);
     err |= clSetKernelArg(kern, a++, sizeof(int), &L->span);
+    err |= clSetKernelArg(kern, a++, sizeof(cl_long), &vw->k_off);
+    err |= clSetKernelArg(kern, a++, sizeof(cl_long), &vw->v_off);
+    err |= clSetKernelArg(kern, a++, sizeof(int), &vw->kv_stride);
     if (err != CL_SUCCESS)
         return swacl_fail(ctx, SWACL_ERR_OPENCL, "clSetKernelArg(append) failed");
     const size_t n_vec = (size_t)(L->cfg.head_dim / vec);
@@ -88,7 +130,7 @@ static swacl_status launch_append(swacl_cache *c, const cache_layer *L, cl_mem k
    ring + fresh keys, then their K/V appended to the ring */
 static swacl_status attend_and_append(swacl_cache *c, const cache_layer *L, int buf, cl_mem info,
                                       int info0, int n_rows, int n_batch, int max_pos, cl_mem q,
-                                      cl_mem k, cl_mem v, cl_mem out)
+                                      cl_mem k, cl_mem v, cl_mem out, const swacl_io_views *vw)
 {
     swacl_attend_job job = {0};
     job.cfg = &L->cfg;
@@ -99,6 +141,7 @@ static swacl_status attend_and_append(swacl_cache *c, const cache_layer *L, int 
     job.k = k;
     job.v = v;
     job.out = out;
+    job.views = *vw;
     job.batch_info = info;
     job.info0 = info0;
     job.ring_k = L->k_bufs[buf];
@@ -110,64 +153,147 @@ static swacl_status attend_and_append(swacl_cache *c, const cache_layer *L, int 
     swacl_status s = swacl_attend(c->ctx, &job, &appended);
     if (s != SWACL_OK || appended)
         return s;
-    return launch_append(c, L, k, v, buf, info, info0, n_rows, n_batch);
+    return launch_append(c, L, k, v, vw, buf, info, info0, n_rows, n_batch);
 }
 
-/* layer, sequence, length and room of a prefill call (c is not NULL) */
-static swacl_status check_prefill(swacl_cache *c, int layer, int seq, int n_tokens,
-                                  const char *fn)
+/* entries of a micro-batch: sequences valid and distinct, counts positive, room at the
+   layer; *rows gets the total (c is not NULL) */
+static swacl_status check_entries(swacl_cache *c, int layer, int n_entries,
+                                  const swacl_batch_entry *e, long *rows, const char *fn)
 {
     swacl_status s;
-    if ((s = check_layer_call(c, layer, fn)) != SWACL_OK ||
-        (s = swacl_cache_check_seq(c, seq, fn)) != SWACL_OK)
+    if ((s = check_layer_call(c, layer, fn)) != SWACL_OK)
         return s;
-    if (n_tokens <= 0)
+    if (n_entries <= 0 || n_entries > c->max_seqs || !e)
         return swacl_fail(c->ctx, SWACL_ERR_INVALID_ARGUMENT,
-                          "%s: n_tokens must be positive (got %d)", fn, n_tokens);
-    return check_room(c, layer, seq, c->pos[(size_t)layer * c->max_seqs + seq], n_tokens, fn);
+                          "%s: n_entries must be in [1, %d] with an entries array (got %d)", fn,
+                          c->max_seqs, n_entries);
+    const int64_t *pos = &c->pos[(size_t)layer * c->max_seqs];
+    *rows = 0;
+    for (int r = 0; r < n_entries; r++) {
+        if ((s = swacl_cache_check_seq(c, e[r].seq, fn)) != SWACL_OK)
+            return s;
+        if (e[r].n_tokens <= 0)
+            return swacl_fail(c->ctx, SWACL_ERR_INVALID_ARGUMENT,
+                              "%s: n_tokens must be positive (entry %d: %d)", fn, r,
+                              e[r].n_tokens);
+        for (int r2 = 0; r2 < r; r2++)
+            if (e[r2].seq == e[r].seq)
+                return swacl_fail(c->ctx, SWACL_ERR_INVALID_ARGUMENT,
+                                  "%s: sequence %d appears twice in one batch", fn, e[r].seq);
+        if ((s = check_room(c, layer, e[r].seq, pos[e[r].seq], e[r].n_tokens, fn)) != SWACL_OK)
+            return s;
+        *rows += e[r].n_tokens;
+    }
+    if (*rows > INT32_MAX / 2)
+        return swacl_fail(c->ctx, SWACL_ERR_INVALID_ARGUMENT, "%s: %ld rows in one call", fn,
+                          *rows);
+    return SWACL_OK;
+}
+
+/* The micro-batch, in rounds of at most max_chunk tokens per entry (round r takes
+   tokens r*max_chunk.. of every entry still that long: each round reads earlier
+   positions from the ring and its own from the fresh rows, so no round needs a slot
+   it overwrites). A round is one launch sequence per ring buffer the entries live in.
+   Every round's entries go up in one buffer of this call. */
+static swacl_status attend_batch(swacl_cache *c, int layer, int n_entries,
+                                 const swacl_batch_entry *e, const swacl_view *q,
+                                 const swacl_view *k, const swacl_view *v, const swacl_view *out,
+                                 const char *fn)
+{
+    long rows = 0;
+    swacl_status s = check_entries(c, layer, n_entries, e, &rows, fn);
+    if (s != SWACL_OK)
+        return s;
+    const cache_layer *L = &c->layers[layer];
+    swacl_io_views vw;
+    if ((s = check_views(c, L, rows, q, k, v, out, fn, &vw)) != SWACL_OK)
+        return s;
+    int64_t *pos = &c->pos[(size_t)layer * c->max_seqs];
+    const int chunk = c->max_chunk;
+    int n_rounds = 0;
+    for (int r = 0; r < n_entries; r++)
+        if ((e[r].n_tokens + chunk - 1) / chunk > n_rounds)
+            n_rounds = (e[r].n_tokens + chunk - 1) / chunk;
+    /* [round][buffer][entry] in launch order, 4 ints each (cl/common.h.cl: INFO_INTS) */
+    enum { L_INFO0, L_COUNT, L_ROWS, L_MAX_POS, L_BUF, L_ROUND, L_INTS };
+    const size_t max_info = (size_t)n_rounds * n_entries;
+    int *info_host = swacl_malloc(max_info * 4 * sizeof(int));
+    int *launch = swacl_malloc(max_info * L_INTS * sizeof(int));
+    if (!info_host || !launch) {
+        free(info_host);
+        free(launch);
+        return swacl_fail(c->ctx, SWACL_ERR_OUT_OF_MEMORY, "out of host memory");
+    }
+    int n_info = 0, n_launch = 0;
+    for (int round = 0; round < n_rounds; round++)
+        for (int buf = 0; buf < L->n_bufs; buf++) {
+            const int first = n_info;
+            int cap = 0, max_pos = 0;
+            for (int r = 0, row0 = 0; r < n_entries; row0 += e[r].n_tokens, r++) {
+                const int done = round * chunk, len = e[r].n_tokens - done;
+                int b, ring_seq;
+                swacl_cache_locate(c, layer, e[r].seq, &b, &ring_seq);
+                if (len <= 0 || b != buf)
+                    continue;
+                const int n = len < chunk ? len : chunk;
+                int *in = &info_host[4 * n_info++];
+                in[0] = ring_seq;
+                in[1] = (int)pos[e[r].seq] + done;
+                in[2] = row0 + done;
+                in[3] = n;
+                cap = n > cap ? n : cap;
+                max_pos = in[1] + n - 1 > max_pos ? in[1] + n - 1 : max_pos;
+            }
+            if (n_info > first) {
+                int *l = &launch[L_INTS * n_launch++];
+                l[L_INFO0] = first;
+                l[L_COUNT] = n_info - first;
+                l[L_ROWS] = cap;
+                l[L_MAX_POS] = max_pos;
+                l[L_BUF] = buf;
+                l[L_ROUND] = round;
+            }
+        }
+    cl_mem info = NULL;
+    s = swacl_upload(c->ctx, (size_t)n_info * 4 * sizeof(int), info_host, &info, "batch info");
+    for (int i = 0; s == SWACL_OK && i < n_launch; i++) {
+        const int *l = &launch[L_INTS * i];
+        s = attend_and_append(c, L, l[L_BUF], info, l[L_INFO0], l[L_ROWS], l[L_COUNT],
+                              l[L_MAX_POS], q->buf, k->buf, v->buf, out->buf, &vw);
+        /* a round complete: its entries hold its tokens (on a failure later, each
+           sequence keeps the rounds that were enqueued) */
+        if (s == SWACL_OK && (i + 1 == n_launch || l[L_ROUND + L_INTS] != l[L_ROUND]))
+            for (int r = 0; r < n_entries; r++) {
+                const int len = e[r].n_tokens - l[L_ROUND] * chunk;
+                if (len > 0)
+                    pos[e[r].seq] += len < chunk ? len : chunk;
+            }
+    }
+    if (info)
+        clReleaseMemObject(info);
+    free(info_host);
+    free(launch);
+    return s;
+}
+
+swacl_status swacl_attend_batch(swacl_cache *c, int layer, int n_entries,
+                                const swacl_batch_entry *entries, swacl_view q, swacl_view k,
+                                swacl_view v, swacl_view out)
+{
+    if (!c)
+        return SWACL_ERR_INVALID_ARGUMENT;
+    return attend_batch(c, layer, n_entries, entries, &q, &k, &v, &out, "swacl_attend_batch");
 }
 
 swacl_status swacl_prefill(swacl_cache *c, int layer, int seq, int n_tokens, cl_mem q, cl_mem k,
                            cl_mem v, cl_mem out)
 {
-    static const char fn[] = "swacl_prefill";
     if (!c)
         return SWACL_ERR_INVALID_ARGUMENT;
-    swacl_status s = check_prefill(c, layer, seq, n_tokens, fn);
-    if (s != SWACL_OK)
-        return s;
-    const cache_layer *L = &c->layers[layer];
-    int64_t *pos = &c->pos[(size_t)layer * c->max_seqs + seq];
-    if ((s = check_rows(c, L, n_tokens, q, k, v, out, fn)) != SWACL_OK)
-        return s;
-
-    int buf, ring_seq;
-    swacl_cache_locate(c, layer, seq, &buf, &ring_seq);
-    /* every chunk's entry uploaded at once, so chunks launch back to back */
-    const int n_chunks = (n_tokens + c->max_chunk - 1) / c->max_chunk;
-    int *info_host = swacl_malloc((size_t)n_chunks * 3 * sizeof(int));
-    if (!info_host)
-        return swacl_fail(c->ctx, SWACL_ERR_OUT_OF_MEMORY, "out of host memory");
-    for (int ch = 0; ch < n_chunks; ch++) {
-        info_host[3 * ch + 0] = ring_seq;
-        info_host[3 * ch + 1] = (int)*pos + ch * c->max_chunk;
-        info_host[3 * ch + 2] = ch * c->max_chunk;
-    }
-    cl_mem info = NULL;
-    s = swacl_upload(c->ctx, (size_t)n_chunks * 3 * sizeof(int), info_host, &info, "batch info");
-    free(info_host);
-    /* chunks in order: each reads earlier positions from the ring and its own from
-       the fresh rows, so no chunk needs a slot it overwrites */
-    for (int ch = 0; s == SWACL_OK && ch < n_chunks; ch++) {
-        const int off = ch * c->max_chunk;
-        const int len = n_tokens - off < c->max_chunk ? n_tokens - off : c->max_chunk;
-        s = attend_and_append(c, L, buf, info, ch, len, 1, (int)*pos + len - 1, q, k, v, out);
-        if (s == SWACL_OK)
-            *pos += len; /* on failure the sequence holds the chunks that completed */
-    }
-    if (info)
-        clReleaseMemObject(info); /* kept alive by OpenCL until the chunks are done */
-    return s;
+    const swacl_batch_entry e = {seq, n_tokens};
+    const swacl_view dq = dense(q), dk = dense(k), dv = dense(v), dout = dense(out);
+    return attend_batch(c, layer, 1, &e, &dq, &dk, &dv, &dout, "swacl_prefill");
 }
 
 swacl_status swacl_decode(swacl_cache *c, int layer, int n_seqs, const int *seqs, cl_mem q,
@@ -176,88 +302,62 @@ swacl_status swacl_decode(swacl_cache *c, int layer, int n_seqs, const int *seqs
     static const char fn[] = "swacl_decode";
     if (!c)
         return SWACL_ERR_INVALID_ARGUMENT;
-    swacl_status s;
-    if ((s = check_layer_call(c, layer, fn)) != SWACL_OK)
-        return s;
     if (n_seqs <= 0 || n_seqs > c->max_seqs || !seqs)
         return swacl_fail(c->ctx, SWACL_ERR_INVALID_ARGUMENT,
                           "%s: n_seqs must be in [1, %d] with a seqs array (got %d)", fn,
                           c->max_seqs, n_seqs);
-    const cache_layer *L = &c->layers[layer];
-    if ((s = check_rows(c, L, n_seqs, q, k, v, out, fn)) != SWACL_OK)
-        return s;
-    int64_t *pos = &c->pos[(size_t)layer * c->max_seqs];
-    for (int r = 0; r < n_seqs; r++) {
-        if ((s = swacl_cache_check_seq(c, seqs[r], fn)) != SWACL_OK ||
-            (s = check_room(c, layer, seqs[r], pos[seqs[r]], 1, fn)) != SWACL_OK)
-            return s;
-        for (int r2 = 0; r2 < r; r2++)
-            if (seqs[r2] == seqs[r])
-                return swacl_fail(c->ctx, SWACL_ERR_INVALID_ARGUMENT,
-                                  "%s: sequence %d appears twice in one batch", fn, seqs[r]);
-    }
-    int *info_host = swacl_malloc((size_t)n_seqs * 3 * sizeof(int));
-    if (!info_host)
+    swacl_batch_entry *e = swacl_malloc((size_t)n_seqs * sizeof *e);
+    if (!e)
         return swacl_fail(c->ctx, SWACL_ERR_OUT_OF_MEMORY, "out of host memory");
-    /* entries grouped by device buffer (one group unless the cache is split),
-       uploaded at once; one launch per group */
-    int n = 0;
-    for (int buf = 0; buf < L->n_bufs; buf++)
-        for (int r = 0; r < n_seqs; r++) {
-            int b, ring_seq;
-            swacl_cache_locate(c, layer, seqs[r], &b, &ring_seq);
-            if (b != buf)
-                continue;
-            info_host[3 * n + 0] = ring_seq;
-            info_host[3 * n + 1] = (int)pos[seqs[r]];
-            info_host[3 * n + 2] = r;
-            n++;
-        }
-    cl_mem info = NULL;
-    s = swacl_upload(c->ctx, (size_t)n_seqs * 3 * sizeof(int), info_host, &info, "batch info");
-    for (int buf = 0, e0 = 0; s == SWACL_OK && buf < L->n_bufs; buf++) {
-        int e1 = e0, max_pos = 0;
-        for (; e1 < n_seqs; e1++) {
-            int b, ring_seq;
-            swacl_cache_locate(c, layer, seqs[info_host[3 * e1 + 2]], &b, &ring_seq);
-            if (b != buf)
-                break;
-            if (info_host[3 * e1 + 1] > max_pos)
-                max_pos = info_host[3 * e1 + 1];
-        }
-        if (e1 == e0)
-            continue;
-        s = attend_and_append(c, L, buf, info, e0, 1, e1 - e0, max_pos, q, k, v, out);
-        for (int e = e0; s == SWACL_OK && e < e1; e++)
-            pos[seqs[info_host[3 * e + 2]]]++;
-        e0 = e1;
+    for (int r = 0; r < n_seqs; r++) {
+        e[r].seq = seqs[r];
+        e[r].n_tokens = 1;
     }
-    free(info_host);
-    if (info)
-        clReleaseMemObject(info);
+    const swacl_view dq = dense(q), dk = dense(k), dv = dense(v), dout = dense(out);
+    const swacl_status s = attend_batch(c, layer, n_seqs, e, &dq, &dk, &dv, &dout, fn);
+    free(e);
     return s;
 }
 
 /* host variants: copy in, run, copy out */
 
-swacl_status swacl_prefill_host(swacl_cache *c, int layer, int seq, int n_tokens, const void *q,
-                                const void *k, const void *v, void *out)
+static swacl_status batch_host(swacl_cache *c, int layer, int n_entries,
+                               const swacl_batch_entry *e, const void *q, const void *k,
+                               const void *v, void *out, const char *fn)
 {
-    static const char fn[] = "swacl_prefill_host";
-    if (!c)
-        return SWACL_ERR_INVALID_ARGUMENT;
-    swacl_status s = check_prefill(c, layer, seq, n_tokens, fn);
+    long rows = 0;
+    swacl_status s = check_entries(c, layer, n_entries, e, &rows, fn);
     if (s != SWACL_OK)
         return s;
     if (!q || !k || !v || !out)
         return swacl_fail(c->ctx, SWACL_ERR_INVALID_ARGUMENT, "%s: NULL pointer", fn);
     size_t qbytes, kvbytes;
-    row_bytes(&c->layers[layer], n_tokens, &qbytes, &kvbytes);
+    row_bytes(&c->layers[layer], (int)rows, &qbytes, &kvbytes);
     cl_mem dq, dk, dv, dout;
-    if ((s = swacl_upload_qkv(c->ctx, qbytes, kvbytes, q, k, v, &dq, &dk, &dv, &dout)) != SWACL_OK ||
-        (s = swacl_prefill(c, layer, seq, n_tokens, dq, dk, dv, dout)) != SWACL_OK)
+    if ((s = swacl_upload_qkv(c->ctx, qbytes, kvbytes, q, k, v, &dq, &dk, &dv, &dout)) != SWACL_OK)
+        return s;
+    const swacl_view vq = dense(dq), vk = dense(dk), vv = dense(dv), vo = dense(dout);
+    if ((s = attend_batch(c, layer, n_entries, e, &vq, &vk, &vv, &vo, fn)) != SWACL_OK)
         return s;
     return swacl_read(c->ctx, dout, 0, qbytes, out, "output download");
+}
+
+swacl_status swacl_attend_batch_host(swacl_cache *c, int layer, int n_entries,
+                                     const swacl_batch_entry *entries, const void *q,
+                                     const void *k, const void *v, void *out)
+{
+    if (!c)
+        return SWACL_ERR_INVALID_ARGUMENT;
+    return batch_host(c, layer, n_entries, entries, q, k, v, out, "swacl_attend_batch_host");
+}
+
+swacl_status swacl_prefill_host(swacl_cache *c, int layer, int seq, int n_tokens, const void *q,
+                                const void *k, const void *v, void *out)
+{
+    if (!c)
+        return SWACL_ERR_INVALID_ARGUMENT;
+    const swacl_batch_entry e = {seq, n_tokens};
+    return batch_host(c, layer, 1, &e, q, k, v, out, "swacl_prefill_host");
 }
 
 swacl_status swacl_decode_host(swacl_cache *c, int layer, int n_seqs, const int *seqs,
@@ -266,20 +366,20 @@ swacl_status swacl_decode_host(swacl_cache *c, int layer, int n_seqs, const int 
     static const char fn[] = "swacl_decode_host";
     if (!c)
         return SWACL_ERR_INVALID_ARGUMENT;
-    swacl_status s;
-    if ((s = check_layer_call(c, layer, fn)) != SWACL_OK)
-        return s;
-    if (n_seqs <= 0 || n_seqs > c->max_seqs || !seqs || !q || !k || !v || !out)
+    if (n_seqs <= 0 || n_seqs > c->max_seqs || !seqs)
         return swacl_fail(c->ctx, SWACL_ERR_INVALID_ARGUMENT,
-                          "%s: n_seqs must be in [1, %d] (got %d) and pointers non-NULL", fn,
+                          "%s: n_seqs must be in [1, %d] with a seqs array (got %d)", fn,
                           c->max_seqs, n_seqs);
-    size_t qbytes, kvbytes;
-    row_bytes(&c->layers[layer], n_seqs, &qbytes, &kvbytes);
-    cl_mem dq, dk, dv, dout;
-    if ((s = swacl_upload_qkv(c->ctx, qbytes, kvbytes, q, k, v, &dq, &dk, &dv, &dout)) != SWACL_OK ||
-        (s = swacl_decode(c, layer, n_seqs, seqs, dq, dk, dv, dout)) != SWACL_OK)
-        return s;
-    return swacl_read(c->ctx, dout, 0, qbytes, out, "output download");
+    swacl_batch_entry *e = swacl_malloc((size_t)n_seqs * sizeof *e);
+    if (!e)
+        return swacl_fail(c->ctx, SWACL_ERR_OUT_OF_MEMORY, "out of host memory");
+    for (int r = 0; r < n_seqs; r++) {
+        e[r].seq = seqs[r];
+        e[r].n_tokens = 1;
+    }
+    const swacl_status s = batch_host(c, layer, n_seqs, e, q, k, v, out, fn);
+    free(e);
+    return s;
 }
 
 /* ---- RoPE helper ------------------------------------------------------------- */
