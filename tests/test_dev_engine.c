@@ -1,7 +1,7 @@
 /* test_dev_engine.c — swacl inside an engine's OpenCL objects: borrowing a context and
  * queue (swacl_context_create_cl), what it refuses, and that no cl_mem call waits on the
- * queue: with the queue gated by a user event every call must return at once, and the
- * results must be right once the gate opens. */
+ * queue: with the queue gated by a user event every call (one-shot, prefill, decode, the
+ * micro-batch) must return at once, and the results must be right once the gate opens. */
 #define _POSIX_C_SOURCE 200809L /* clock_gettime */
 #include "testutil.h"
 
@@ -254,6 +254,12 @@ static void no_call_waits_on_the_queue(void **state)
     cl_mem bv = engine_buffer(&e, batch * kvrow * sizeof(float), dv);
     cl_mem bout = engine_buffer(&e, batch * qrow * sizeof(float), NULL);
     cl_mem oneshot = engine_buffer(&e, n * qrow * sizeof(float), NULL);
+    cl_mem batch_out = engine_buffer(&e, n * qrow * sizeof(float), NULL);
+    swacl_cache *mixed; /* sequence 0's prompt again, through the micro-batch call */
+    assert_int_equal(swacl_cache_create(ctx, &copt, &mixed), SWACL_OK);
+    const swacl_batch_entry entry = {0, n};
+    const swacl_view vq = {pq[0], 0, 0}, vk = {pk[0], 0, 0}, vv = {pv[0], 0, 0};
+    const swacl_view vo = {batch_out, 0, 0};
     /* the same calls once ungated on a cache of their own: the kernels get built (a
        build is host work, not a wait on the queue, but it may take seconds) */
     swacl_cache *warm;
@@ -281,6 +287,7 @@ static void no_call_waits_on_the_queue(void **state)
     for (int b = 0; b < batch; b++)
         WITHIN_A_SECOND("swacl_prefill", swacl_prefill(cache, 0, b, n, pq[b], pk[b], pv[b], pout[b]));
     WITHIN_A_SECOND("swacl_decode", swacl_decode(cache, 0, batch, seqs, bq, bk, bv, bout));
+    WITHIN_A_SECOND("swacl_attend_batch", swacl_attend_batch(mixed, 0, 1, &entry, vq, vk, vv, vo));
     cl_event last;
     assert_int_equal(swacl_last_event(ctx, &last), SWACL_OK);
     cl_int status = CL_COMPLETE;
@@ -327,6 +334,10 @@ static void no_call_waits_on_the_queue(void **state)
                                                  n * qrow * sizeof(float), got, 0, NULL, NULL),
                              CL_SUCCESS);
             assert_int_equal(tu_compare(got, ref, n * qrow, SWACL_F32, tol, "one-shot").n_bad, 0);
+            assert_int_equal(clEnqueueReadBuffer(e.queue, batch_out, CL_TRUE, 0,
+                                                 n * qrow * sizeof(float), got, 0, NULL, NULL),
+                             CL_SUCCESS);
+            assert_int_equal(tu_compare(got, ref, n * qrow, SWACL_F32, tol, "batch").n_bad, 0);
         }
     }
     free(got);
@@ -335,7 +346,8 @@ static void no_call_waits_on_the_queue(void **state)
     clReleaseEvent(wd.gate);
     pthread_mutex_destroy(&wd.lock);
     pthread_cond_destroy(&wd.cond);
-    cl_mem all[] = {bq, bk, bv, bout, oneshot};
+    cl_mem all[] = {bq, bk, bv, bout, oneshot, batch_out};
+    swacl_cache_destroy(mixed);
     for (size_t i = 0; i < sizeof all / sizeof *all; i++)
         clReleaseMemObject(all[i]);
     for (int b = 0; b < batch; b++) {
