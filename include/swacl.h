@@ -109,7 +109,10 @@ typedef struct swacl_cache_options {
     int max_seqs;        /* sequences held at once */
     int max_context;     /* slots for W == 0 layers (positions 0 .. max_context-1) */
     int max_chunk;       /* tokens per prefill launch; 0 = library default for the device */
-    int reserved[8];     /* zero */
+    int ring_slack;      /* extra slots per SWA ring beyond n_sink + W*D, so that
+                            swacl_cache_seq_truncate can take back that many more tokens
+                            (speculative decoding); 0 = none. Not with in-cache RoPE. */
+    int reserved[7];     /* zero */
 } swacl_cache_options;
 
 /* ---- devices ------------------------------------------------------------ */
@@ -243,6 +246,13 @@ SWACL_API swacl_status swacl_attend_batch_host(swacl_cache *c, int layer, int n_
 
 /* number of tokens sequence seq holds at layer (its next position) */
 SWACL_API swacl_status swacl_cache_seq_pos(const swacl_cache *c, int layer, int seq, int64_t *pos_out);
+/* Keeps the first n_tokens of a sequence at every layer (rejected draft tokens, a
+ * reused prompt prefix). Exact on full layers; on an SWA ring exact while the ring
+ * still holds every key the next query needs: up to ring_slack + 1 tokens back
+ * (any number before the ring first wraps). Further back: SWACL_ERR_UNSUPPORTED,
+ * and nothing changes. n_tokens past what the sequence holds at some layer:
+ * SWACL_ERR_INVALID_ARGUMENT. Host bookkeeping only: nothing is enqueued. */
+SWACL_API swacl_status swacl_cache_seq_truncate(swacl_cache *c, int seq, int64_t n_tokens);
 /* forgets a sequence at every layer */
 SWACL_API swacl_status swacl_cache_seq_reset(swacl_cache *c, int seq);
 /* copies sequence src into dst at every layer (prefix fork); src == dst is a no-op */

@@ -11,14 +11,16 @@
 
 /* slots per sequence; *span gets the rolling part after the pinned sinks (a full
    layer pins nothing: every position has its own slot) */
-static int64_t layer_slots(const swacl_attn_config *cfg, int max_context, int *span)
+static int64_t layer_slots(const swacl_attn_config *cfg, int max_context, int slack, int *span)
 {
     if (cfg->window == 0) {
         *span = max_context;
         return max_context;
     }
     const int dil = cfg->dilation > 1 ? cfg->dilation : 1;
-    *span = cfg->window * dil; /* < 2^30, checked with the config */
+    /* < 2^30 each, checked with the config and the options; the slack rolls with the
+       window, holding the keys of the last `slack` positions the window has left */
+    *span = cfg->window * dil + slack;
     return (int64_t)cfg->n_sink + *span;
 }
 
@@ -52,6 +54,10 @@ static swacl_status check_options(const swacl_cache_options *opt, char *msg, siz
                      opt->reserved[i]);
             return SWACL_ERR_INVALID_ARGUMENT;
         }
+    if (opt->ring_slack < 0 || opt->ring_slack > (1 << 29)) {
+        snprintf(msg, n, "ring_slack must be in [0, 2^29] (got %d)", opt->ring_slack);
+        return SWACL_ERR_INVALID_ARGUMENT;
+    }
     if (opt->max_seqs <= 0 || opt->max_context < 0 || opt->max_chunk < 0) {
         snprintf(msg, n, "max_seqs (%d) must be positive, max_context (%d) and max_chunk (%d) "
                          "not negative", opt->max_seqs, opt->max_context, opt->max_chunk);
@@ -69,13 +75,18 @@ static swacl_status check_options(const swacl_cache_options *opt, char *msg, siz
                              "decoded incrementally; use swacl_attention", l);
             return SWACL_ERR_INVALID_ARGUMENT;
         }
+        if (opt->ring_slack > 0 && cfg->window > 0 && cfg->rope == SWACL_ROPE_IN_CACHE) {
+            snprintf(msg, n, "layer %d: ring_slack is not supported with in-cache RoPE "
+                             "(its keys turn by their place in the window)", l);
+            return SWACL_ERR_UNSUPPORTED;
+        }
         if (cfg->window == 0 && opt->max_context <= 0) {
             snprintf(msg, n, "layer %d is a full-attention layer (window 0): max_context must "
                              "be positive", l);
             return SWACL_ERR_INVALID_ARGUMENT;
         }
         int span;
-        const int64_t slots = layer_slots(cfg, opt->max_context, &span);
+        const int64_t slots = layer_slots(cfg, opt->max_context, opt->ring_slack, &span);
         if (slots * opt->max_seqs > INT32_MAX) {
             snprintf(msg, n, "layer %d: slots x max_seqs exceed 2^31", l);
             return SWACL_ERR_INVALID_ARGUMENT;
@@ -101,7 +112,7 @@ swacl_status swacl_cache_plan_bytes(const swacl_cache_options *opt, uint64_t *by
     for (int l = 0; l < opt->n_layers; l++) {
         int span;
         const swacl_attn_config *cfg = &opt->layers[l];
-        total += 2 * ring_bytes(cfg, layer_slots(cfg, opt->max_context, &span)) *
+        total += 2 * ring_bytes(cfg, layer_slots(cfg, opt->max_context, opt->ring_slack, &span)) *
                  (uint64_t)opt->max_seqs;
         if (cfg->sink_logits)
             total += (uint64_t)cfg->n_heads * sizeof(float);
@@ -154,12 +165,12 @@ static swacl_status small_buffer(swacl_cache *c, const void *host, size_t bytes,
 }
 
 static swacl_status layer_init(swacl_cache *c, cache_layer *L, const swacl_attn_config *cfg,
-                               int max_context)
+                               int max_context, int slack)
 {
     swacl_context *ctx = c->ctx;
     L->cfg = *cfg;
     L->cfg.sink_logits = NULL;
-    L->n_slots = (int)layer_slots(cfg, max_context, &L->span); /* checked < 2^31 */
+    L->n_slots = (int)layer_slots(cfg, max_context, slack, &L->span); /* checked < 2^31 */
     L->ring_sinks = cfg->window == 0 ? 0 : cfg->n_sink;
     L->seq_bytes = (size_t)ring_bytes(cfg, L->n_slots);
     if (L->seq_bytes > ctx->caps.max_alloc)
@@ -225,8 +236,9 @@ swacl_status swacl_cache_create(swacl_context *ctx, const swacl_cache_options *o
                    : SWACL_ERR_INVALID_ARGUMENT;
     *out = NULL;
     char msg[320];
-    if (check_options(opt, msg, sizeof msg) != SWACL_OK)
-        return swacl_fail(ctx, SWACL_ERR_INVALID_ARGUMENT, "swacl_cache_create: %s", msg);
+    const swacl_status bad = check_options(opt, msg, sizeof msg);
+    if (bad != SWACL_OK)
+        return swacl_fail(ctx, bad, "swacl_cache_create: %s", msg);
     swacl_cache *c = swacl_calloc(1, sizeof *c);
     if (!c)
         return swacl_fail(ctx, SWACL_ERR_OUT_OF_MEMORY, "out of host memory");
@@ -242,7 +254,8 @@ swacl_status swacl_cache_create(swacl_context *ctx, const swacl_cache_options *o
     }
     for (int l = 0; l < opt->n_layers; l++) {
         c->n_layers = l + 1; /* destroy releases what is made so far */
-        swacl_status s = layer_init(c, &c->layers[l], &opt->layers[l], opt->max_context);
+        swacl_status s = layer_init(c, &c->layers[l], &opt->layers[l], opt->max_context,
+                                    opt->ring_slack);
         if (s != SWACL_OK) {
             swacl_cache_destroy(c);
             return s;
@@ -289,6 +302,55 @@ swacl_status swacl_cache_seq_pos(const swacl_cache *c, int layer, int seq, int64
 }
 
 /* ---- sequence operations -------------------------------------------------------- */
+
+/* whether an SWA ring holding `pos` tokens still has every key the query at position n
+   needs (cl/common.h.cl: ring_slot): nothing it needs has been overwritten */
+static int ring_keeps(const cache_layer *L, int64_t pos, int64_t n)
+{
+    if (L->cfg.window == 0)
+        return 1; /* a slot per position */
+    const int64_t lost_below = pos - L->span; /* positions past the sinks older than this are gone */
+    if (lost_below <= L->ring_sinks)
+        return 1;
+    const int dil = L->cfg.dilation > 1 ? L->cfg.dilation : 1;
+    /* the window keys of query n past the sinks (the sinks stay pinned) */
+    int64_t oldest_needed = n - (int64_t)L->cfg.window * dil + 1;
+    if (oldest_needed < L->ring_sinks)
+        oldest_needed = L->ring_sinks;
+    return oldest_needed > n - 1 || oldest_needed >= lost_below;
+}
+
+swacl_status swacl_cache_seq_truncate(swacl_cache *c, int seq, int64_t n_tokens)
+{
+    static const char fn[] = "swacl_cache_seq_truncate";
+    if (!c)
+        return SWACL_ERR_INVALID_ARGUMENT;
+    swacl_status s = swacl_cache_check_seq(c, seq, fn);
+    if (s != SWACL_OK)
+        return s;
+    if (n_tokens < 0)
+        return swacl_fail(c->ctx, SWACL_ERR_INVALID_ARGUMENT, "%s: n_tokens is negative (%lld)",
+                          fn, (long long)n_tokens);
+    /* every layer first, so that a refusal changes nothing */
+    for (int l = 0; l < c->n_layers; l++) {
+        const int64_t pos = c->pos[(size_t)l * c->max_seqs + seq];
+        if (n_tokens > pos)
+            return swacl_fail(c->ctx, SWACL_ERR_INVALID_ARGUMENT,
+                              "%s: sequence %d holds %lld tokens at layer %d, fewer than %lld",
+                              fn, seq, (long long)pos, l, (long long)n_tokens);
+        if (!ring_keeps(&c->layers[l], pos, n_tokens))
+            return swacl_fail(c->ctx, SWACL_ERR_UNSUPPORTED,
+                              "%s: layer %d's ring has overwritten keys position %lld needs "
+                              "(sequence %d holds %lld tokens; a ring takes back ring_slack + 1 "
+                              "= %d at most); create the cache with a larger ring_slack",
+                              fn, l, (long long)n_tokens, seq, (long long)pos,
+                              c->layers[l].span - c->layers[l].cfg.window *
+                                  (c->layers[l].cfg.dilation > 1 ? c->layers[l].cfg.dilation : 1) + 1);
+    }
+    for (int l = 0; l < c->n_layers; l++)
+        c->pos[(size_t)l * c->max_seqs + seq] = n_tokens;
+    return SWACL_OK;
+}
 
 swacl_status swacl_cache_seq_reset(swacl_cache *c, int seq)
 {

@@ -1,8 +1,10 @@
-/* test_dev_batch.c — micro-batches and views: a batch of entries {seq, n_tokens} equals
- * the same work done entry by entry and the float64 reference, over random mixes of
- * prompt chunks, single tokens and draft runs; q/k/v/out read from a fused QKV buffer
- * and written into a strided view give the same bits as separate dense buffers; bad
- * views are refused and change nothing. Runs with the CPU and the GPU parameter sets. */
+/* test_dev_batch.c — what engines do with a cache: micro-batches of entries {seq,
+ * n_tokens} equal the same work done entry by entry and the float64 reference, over
+ * random mixes of prompt chunks, single tokens and draft runs; q/k/v/out read from a
+ * fused QKV buffer and written into a strided view give the same bits as dense buffers,
+ * and bad views are refused; a truncated sequence decodes bit for bit as one that never
+ * saw the dropped tokens, and truncating further than the ring allows is refused.
+ * Runs with the CPU and the GPU parameter sets. */
 #include "testutil.h"
 
 #include <setjmp.h>
@@ -325,6 +327,161 @@ static void bad_views_are_refused(void **state)
     swacl_cache_destroy(c);
 }
 
+/* ---- rollback -------------------------------------------------------------------------- */
+
+/* Sequence 0 sees keep + drop tokens and is truncated to keep; sequence 1 sees only the
+   kept ones. Both then decode the same tokens in one batch: every output must match
+   bit for bit. Layer 0 is the SWA layer under test, layer 1 a full layer. */
+static void truncate_then_decode(swacl_context *ctx, const swacl_attn_config *swa, int slack,
+                                 int keep, int drop, unsigned seed)
+{
+    swacl_attn_config layers[2] = {*swa, *swa};
+    layers[1].window = 0;
+    layers[1].n_sink = 0;
+    layers[1].dilation = 0;
+    swacl_cache_options opt = {0};
+    opt.n_layers = 2;
+    opt.layers = layers;
+    opt.max_seqs = 2;
+    opt.max_context = MAX_TOKENS;
+    opt.max_chunk = 8;
+    opt.ring_slack = slack;
+    swacl_cache *c = NULL;
+    assert_int_equal(swacl_cache_create(ctx, &opt, &c), SWACL_OK);
+    const size_t qe = q_elems(swa), kve = kv_elems(swa);
+    const int n = keep + drop, m = 5; /* tokens seen; tokens decoded afterwards */
+    tu_rng rng = tu_rng_seed(seed);
+    float *q = malloc((size_t)(n + m) * qe * sizeof(float));
+    float *k = malloc((size_t)(n + m) * kve * sizeof(float));
+    float *v = malloc((size_t)(n + m) * kve * sizeof(float));
+    float *o = malloc((size_t)(n + m) * 2 * qe * sizeof(float));
+    float *q2 = malloc(2 * qe * sizeof(float)), *k2 = malloc(2 * kve * sizeof(float));
+    float *v2 = malloc(2 * kve * sizeof(float));
+    assert_true(q && k && v && o && q2 && k2 && v2);
+    tu_fill_f32(&rng, q, (size_t)(n + m) * qe);
+    tu_fill_f32(&rng, k, (size_t)(n + m) * kve);
+    tu_fill_f32(&rng, v, (size_t)(n + m) * kve);
+    for (int l = 0; l < 2; l++) {
+        assert_int_equal(swacl_prefill_host(c, l, 0, n, q, k, v, o), SWACL_OK);
+        assert_int_equal(swacl_prefill_host(c, l, 1, keep, q, k, v, o), SWACL_OK);
+    }
+    assert_int_equal(swacl_cache_seq_truncate(c, 0, keep), SWACL_OK);
+    for (int l = 0; l < 2; l++) {
+        int64_t pos = -1;
+        assert_int_equal(swacl_cache_seq_pos(c, l, 0, &pos), SWACL_OK);
+        assert_int_equal(pos, keep);
+    }
+    /* the same new tokens for both sequences (the dropped ones' values are not reused) */
+    const int seqs[2] = {0, 1};
+    for (int t = 0; t < m; t++) {
+        const size_t src = (size_t)(n + t);
+        for (int r = 0; r < 2; r++) {
+            memcpy(q2 + r * qe, q + src * qe, qe * sizeof(float));
+            memcpy(k2 + r * kve, k + src * kve, kve * sizeof(float));
+            memcpy(v2 + r * kve, v + src * kve, kve * sizeof(float));
+        }
+        for (int l = 0; l < 2; l++) {
+            float *got = o + ((size_t)t * 2 + 0) * qe;
+            assert_int_equal(swacl_decode_host(c, l, 2, seqs, q2, k2, v2, got), SWACL_OK);
+            if (memcmp(got, got + qe, qe * sizeof(float)))
+                fail_msg("window %d sinks %d dilation %d slack %d %s: keep %d drop %d, token %d "
+                         "layer %d: the truncated sequence differs from one that never saw the "
+                         "dropped tokens",
+                         swa->window, swa->n_sink, swa->dilation, slack,
+                         swa->kv_dtype == SWACL_F16 ? "f16" : "f32", keep, drop, t, l);
+        }
+    }
+    free(q);
+    free(k);
+    free(v);
+    free(o);
+    free(q2);
+    free(k2);
+    free(v2);
+    swacl_cache_destroy(c);
+}
+
+static void truncate_equals_never_having_seen(void **state)
+{
+    swacl_context *ctx = *state;
+    if (!ctx)
+        skip();
+    unsigned seed = 1;
+    for (int window = 5; window <= 8; window += 3)
+        for (int sinks = 0; sinks <= 2; sinks += 2)
+            for (int dil = 1; dil <= 2; dil++)
+                for (int slack = 0; slack <= 3; slack += 3)
+                    for (int f16 = 0; f16 <= 1; f16++) {
+                        swacl_attn_config cfg = tu_valid_config();
+                        cfg.window = window;
+                        cfg.n_sink = sinks;
+                        cfg.dilation = dil;
+                        cfg.kv_dtype = f16 ? SWACL_F16 : SWACL_F32;
+                        /* the most the ring allows, and once before it first wraps */
+                        truncate_then_decode(ctx, &cfg, slack, 23, slack + 1, seed++);
+                        truncate_then_decode(ctx, &cfg, slack, 2, 3, seed++);
+                    }
+}
+
+static void truncate_refuses_what_the_ring_lost(void **state)
+{
+    swacl_context *ctx = *state;
+    if (!ctx)
+        skip();
+    for (int slack = 0; slack <= 4; slack += 4) {
+        swacl_attn_config layers[2] = {layer(1), layer(3)}; /* SWA with sinks; full */
+        swacl_cache_options opt = {0};
+        opt.n_layers = 2;
+        opt.layers = layers;
+        opt.max_seqs = 1;
+        opt.max_context = MAX_TOKENS;
+        opt.ring_slack = slack;
+        swacl_cache *c = NULL;
+        assert_int_equal(swacl_cache_create(ctx, &opt, &c), SWACL_OK);
+        const int n = 40;
+        float *q = calloc((size_t)n * 2 * 64, sizeof(float)), *kv = calloc((size_t)n * 2 * 64, sizeof(float));
+        float *o = malloc((size_t)n * 2 * 64 * sizeof(float));
+        assert_true(q && kv && o);
+        for (int l = 0; l < 2; l++)
+            assert_int_equal(swacl_prefill_host(c, l, 0, n, q, kv, kv, o), SWACL_OK);
+        /* one token further back than the slack allows: refused, nothing changed */
+        assert_int_equal(swacl_cache_seq_truncate(c, 0, n - slack - 2), SWACL_ERR_UNSUPPORTED);
+        assert_non_null(strstr(swacl_last_error(ctx), "ring_slack"));
+        /* more than the sequence holds, and negative */
+        assert_int_equal(swacl_cache_seq_truncate(c, 0, n + 1), SWACL_ERR_INVALID_ARGUMENT);
+        assert_int_equal(swacl_cache_seq_truncate(c, 0, -1), SWACL_ERR_INVALID_ARGUMENT);
+        assert_int_equal(swacl_cache_seq_truncate(c, 5, 0), SWACL_ERR_INVALID_ARGUMENT);
+        for (int l = 0; l < 2; l++) {
+            int64_t pos = -1;
+            assert_int_equal(swacl_cache_seq_pos(c, l, 0, &pos), SWACL_OK);
+            assert_int_equal(pos, n);
+        }
+        /* as far as it allows: fine; to zero: never refused (nothing is needed) */
+        assert_int_equal(swacl_cache_seq_truncate(c, 0, n - slack - 1), SWACL_OK);
+        assert_int_equal(swacl_cache_seq_truncate(c, 0, 0), SWACL_OK);
+        free(q);
+        free(kv);
+        free(o);
+        swacl_cache_destroy(c);
+    }
+    /* slack costs memory: it shows in the planned and the allocated bytes */
+    swacl_attn_config cfg = layer(0);
+    swacl_cache_options opt = {0};
+    opt.n_layers = 1;
+    opt.layers = &cfg;
+    opt.max_seqs = 2;
+    uint64_t without = 0, with = 0;
+    assert_int_equal(swacl_cache_plan_bytes(&opt, &without), SWACL_OK);
+    opt.ring_slack = 5;
+    assert_int_equal(swacl_cache_plan_bytes(&opt, &with), SWACL_OK);
+    assert_int_equal(with - without, 2ull * 2 * 5 * kv_elems(&cfg) * sizeof(float));
+    /* and in-cache RoPE cannot take it */
+    cfg.rope = SWACL_ROPE_IN_CACHE;
+    swacl_cache *c = (swacl_cache *)1;
+    assert_int_equal(swacl_cache_create(ctx, &opt, &c), SWACL_ERR_UNSUPPORTED);
+    assert_null(c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -332,6 +489,8 @@ int main(void)
         cmocka_unit_test(batch_refuses_repeats_and_overflow),
         cmocka_unit_test(fused_qkv_equals_separate_buffers),
         cmocka_unit_test(bad_views_are_refused),
+        cmocka_unit_test(truncate_equals_never_having_seen),
+        cmocka_unit_test(truncate_refuses_what_the_ring_lost),
     };
     int failed = cmocka_run_group_tests_name("batch", tests, tu_open_group, tu_close_context);
     failed += cmocka_run_group_tests_name("batch_gpu_params", tests, tu_open_group_gpu,
