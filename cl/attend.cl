@@ -14,6 +14,12 @@
  * work-group comes from the band, so tiles outside it are never loaded; tiles
  * the whole group sees skip masking.
  *
+ * A launch serves a micro-batch: each entry (batch_info, INFO_INTS ints: ring
+ * sequence, first position, first row, rows) has its own row count, the
+ * launch's n_rows argument is the largest, and work beyond an entry's rows
+ * exits at once. q, k, v and out are views (VIEW_ARGS: element offsets and row
+ * strides), so a fused QKV buffer is read in place.
+ *
  * attend's layout: local (BLOCK_M, G, 1), global (n_qblocks*BLOCK_M, n_heads,
  * n_batch*n_split) with G = n_heads / n_kv_heads, so a work-group owns BLOCK_M
  * queries of one batch entry for one kv head and all its query heads: each K/V
@@ -873,7 +879,7 @@ static inline void accumulate_pv_row(const float *p, float alpha, const rows_src
 __kernel void attend(__global const io_t *q, __global const io_t *k, __global const io_t *v,
                      __global io_t *out, __global const kv_t *ring_k,
                      __global const kv_t *ring_v,
-                     __global const int *batch_info, /* [..][3]: ring_seq, pos0, row0 */
+                     __global const int *batch_info, /* INFO_INTS per entry (common.h.cl) */
                      int info0, /* entry of batch 0, so one upload serves many launches */
                      __global float *partial,        /* n_split > 1: [row][h][split][2+HEAD_DIM] */
                      __global const float *sink_logits, int n_rows, int n_heads,

@@ -281,7 +281,8 @@ swacl_status swacl_attend(swacl_context *ctx, const swacl_attend_job *job, int *
 swacl_status swacl_upload_qkv(swacl_context *ctx, size_t qbytes, size_t kvbytes, const void *q,
                               const void *k, const void *v, cl_mem *dq, cl_mem *dk, cl_mem *dv,
                               cl_mem *dout);
-/* uploads cfg's sink logits into a context scratch buffer (*out NULL if none) */
+/* a buffer of this call holding cfg's sink logits (*out NULL if none): the caller
+   releases it once the commands using it are enqueued */
 swacl_status swacl_upload_sinks(swacl_context *ctx, const swacl_attn_config *cfg, cl_mem *out);
 
 #endif /* SWACL_INTERNAL_H */
