@@ -1,4 +1,4 @@
-/* attend.cl — band-masked flash attention (online softmax over key tiles) for
+/* attend.cl — band-masked flash attention (online softmax over key tiles; docs/design.md §4) for
  * one-shot prefill, chunked prefill and batched decode, plus the merge of
  * flash-decoding splits. Keys come from two sources: the KV ring (positions
  * before the chunk) and the chunk's own fresh K/V, so a chunk never depends on

@@ -1,5 +1,5 @@
 /* swacl.h — public API of swacl, portable OpenCL sliding-window attention
- * with a rolling-buffer KV cache. Semantics: docs in README.md.
+ * with a rolling-buffer KV cache. Semantics and conventions: docs/design.md §1, §6.
  *
  * Thread safety: a swacl_context and everything made from it (caches) must be
  * used by one thread at a time; distinct contexts are independent. Functions

@@ -1,7 +1,8 @@
-/* cache.c — the rolling-buffer KV cache object: per-layer rings (n_sink pinned
- * slots + W*D rolling slots, or max_context for full layers) for every
- * sequence, split across device buffers when one would exceed the device's
- * largest allocation; positions; sequence reset, copy, save and restore. */
+/* cache.c — the rolling-buffer KV cache object (docs/design.md §3): per-layer rings
+ * (n_sink pinned slots + W*D + ring_slack rolling slots, or max_context for full
+ * layers) for every sequence, split across device buffers when one would exceed the
+ * device's largest allocation; positions; sequence truncate, reset, copy, save and
+ * restore. */
 #include "cache.h"
 
 #include <stdlib.h>

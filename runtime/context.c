@@ -1,6 +1,7 @@
-/* context.c — the context: device, OpenCL context and in-order queue (its own, or
- * the caller's), kernel cache location, scratch buffers, and enqueue helpers that
- * carry profiling (OpenCL event times), the last event and fault injection. */
+/* context.c — the context (docs/design.md §5, §6): device, OpenCL context and
+ * in-order queue (its own, or the caller's), kernel cache location, scratch buffers,
+ * per-call uploads, and enqueue helpers that carry profiling (OpenCL event times),
+ * the last event and fault injection. */
 #include "bincache.h"
 #include "internal.h"
 

@@ -1,4 +1,4 @@
-/* reference.c — the float64 reference of DESIGN.md §1: naive attention written
+/* reference.c — the float64 reference of docs/design.md §1: naive attention written
  * from the semantics alone, the yardstick every kernel and tool is checked by. */
 #include "internal.h"
 

@@ -1,6 +1,6 @@
-/* schedule.c — chunked prefill and batched decode on the KV cache: argument
- * checks, chunking, per-buffer grouping of decode batches, the attend and append
- * launches, and the RoPE helper. */
+/* schedule.c — micro-batches on the KV cache (docs/design.md §3): argument and view
+ * checks, rounds of chunks, per-buffer launches of attend and append, prefill and
+ * decode as batch cases, and the RoPE helper. */
 #include "cache.h"
 
 #include <math.h>

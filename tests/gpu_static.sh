@@ -1,7 +1,7 @@
 #!/bin/sh
 # gpu_static.sh — compiles every GPU kernel variant swacl-info lists with the
 # vendors' compilers and prints one table: registers, spills, scratch/stack,
-# local memory and occupancy per variant and target. DESIGN.md §4 makes zero
+# local memory and occupancy per variant and target. docs/design.md §4 makes zero
 # spills and zero scratch part of a GPU kernel's correctness, so this fails on
 # any spill, scratch or stack use, unresolved symbol or compile error, and on
 # more than 128 registers per NVIDIA thread for HEAD_DIM <= 128.

@@ -11,7 +11,7 @@
 #include <clblast_c.h>
 #endif
 
-/* One band predicate for both kernels, written from DESIGN.md §1 like the
+/* One band predicate for both kernels, written from docs/design.md §1 like the
  * reference (j, i are positions; keys outside [0, n_keys) are padding). */
 static const char baseline_source[] =
     "#ifndef HEAD_DIM\n"

@@ -1,5 +1,5 @@
 /* workload.c — what a benchmark row computes and moves: named shapes, exact
- * visible-pair counts from DESIGN.md §1, useful FLOPs and modelled bytes. */
+ * visible-pair counts from docs/design.md §1, useful FLOPs and modelled bytes. */
 #include "prof.h"
 
 #include <stdio.h>

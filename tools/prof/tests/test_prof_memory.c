@@ -1,6 +1,6 @@
 /* test_prof_memory.c — the memory planner against hand-computed bytes, the
  * receptive field, count parsing, and the workload model's visible-pair counts
- * against a brute-force walk of DESIGN.md §1. */
+ * against a brute-force walk of docs/design.md §1. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
