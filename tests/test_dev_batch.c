@@ -482,6 +482,66 @@ static void truncate_refuses_what_the_ring_lost(void **state)
     assert_null(c);
 }
 
+/* a truncated sequence saved with its slack and restored into another slot decodes as
+   the original; a cache without the slack refuses the blob */
+static void truncated_sequences_save_and_restore(void **state)
+{
+    swacl_context *ctx = *state;
+    if (!ctx)
+        skip();
+    swacl_attn_config cfg = layer(1); /* window 9, 2 sinks, fp16 cache */
+    swacl_cache_options opt = {0};
+    opt.n_layers = 1;
+    opt.layers = &cfg;
+    opt.max_seqs = 2;
+    opt.ring_slack = 2;
+    swacl_cache *c = NULL, *plain = NULL;
+    assert_int_equal(swacl_cache_create(ctx, &opt, &c), SWACL_OK);
+    opt.ring_slack = 0;
+    assert_int_equal(swacl_cache_create(ctx, &opt, &plain), SWACL_OK);
+    const size_t qe = q_elems(&cfg), kve = kv_elems(&cfg);
+    const int n = 30;
+    tu_rng rng = tu_rng_seed(99);
+    float *q = malloc((size_t)(n + 1) * qe * sizeof(float));
+    float *k = malloc((size_t)(n + 1) * kve * sizeof(float));
+    float *v = malloc((size_t)(n + 1) * kve * sizeof(float));
+    float *o = malloc((size_t)(n + 2) * qe * sizeof(float));
+    assert_true(q && k && v && o);
+    tu_fill_f32(&rng, q, (size_t)(n + 1) * qe);
+    tu_fill_f32(&rng, k, (size_t)(n + 1) * kve);
+    tu_fill_f32(&rng, v, (size_t)(n + 1) * kve);
+    assert_int_equal(swacl_prefill_host(c, 0, 0, n, q, k, v, o), SWACL_OK);
+    assert_int_equal(swacl_cache_seq_truncate(c, 0, n - 3), SWACL_OK);
+    size_t size = 0;
+    assert_int_equal(swacl_cache_seq_save(c, 0, NULL, 0, &size), SWACL_OK);
+    void *blob = malloc(size);
+    assert_non_null(blob);
+    assert_int_equal(swacl_cache_seq_save(c, 0, blob, size, &size), SWACL_OK);
+    assert_int_equal(swacl_cache_seq_restore(c, 1, blob, size), SWACL_OK);
+    assert_int_equal(swacl_cache_seq_restore(plain, 1, blob, size), SWACL_ERR_INVALID_ARGUMENT);
+    int64_t pos = -1;
+    assert_int_equal(swacl_cache_seq_pos(c, 0, 1, &pos), SWACL_OK);
+    assert_int_equal(pos, n - 3);
+    /* both decode the same next token */
+    float q2[2 * 256], k2[2 * 128], v2[2 * 128];
+    assert_true(qe <= 256 && kve <= 128);
+    for (int r = 0; r < 2; r++) {
+        memcpy(q2 + r * qe, q + (size_t)n * qe, qe * sizeof(float));
+        memcpy(k2 + r * kve, k + (size_t)n * kve, kve * sizeof(float));
+        memcpy(v2 + r * kve, v + (size_t)n * kve, kve * sizeof(float));
+    }
+    const int seqs[2] = {0, 1};
+    assert_int_equal(swacl_decode_host(c, 0, 2, seqs, q2, k2, v2, o), SWACL_OK);
+    assert_memory_equal(o, o + qe, qe * sizeof(float));
+    free(blob);
+    free(q);
+    free(k);
+    free(v);
+    free(o);
+    swacl_cache_destroy(c);
+    swacl_cache_destroy(plain);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -491,6 +551,7 @@ int main(void)
         cmocka_unit_test(bad_views_are_refused),
         cmocka_unit_test(truncate_equals_never_having_seen),
         cmocka_unit_test(truncate_refuses_what_the_ring_lost),
+        cmocka_unit_test(truncated_sequences_save_and_restore),
     };
     int failed = cmocka_run_group_tests_name("batch", tests, tu_open_group, tu_close_context);
     failed += cmocka_run_group_tests_name("batch_gpu_params", tests, tu_open_group_gpu,
