@@ -90,7 +90,7 @@ for part in "${parts[@]}"; do
             ls build-fuzz/tests/fuzz/artifacts/ 2>/dev/null | sed 's/^/  finding: /'
         fi
         log=$(test_log build-fuzz)
-        for h in config attention bincache seq_restore; do
+        for h in config attention bincache seq_restore gguf; do
             runs=$(awk -v t="fuzz_$h" '$0 ~ "Test: " t "$" {on = 1; next}
                 on && /Test: fuzz_/ {exit}
                 on && /^stat::number_of_executed_units/ {print $2; exit}' <<<"$log")
