@@ -7,6 +7,7 @@
 #define _POSIX_C_SOURCE 200809L /* mkstemp */
 #include "gguf.h"
 #include "quant.h"
+#include "tokenizer.h"
 
 #include <setjmp.h>
 #include <stdarg.h>
@@ -348,6 +349,140 @@ static void blocks_match_the_reference_values(void **state)
                 isinf(quant_half(0xfc00)) && quant_half(0xfc00) < 0 && isnan(quant_half(0x7e00)));
 }
 
+/* ---- the tokenizer on a vocabulary of our own ------------------------------------------ */
+
+#define SP "\xe2\x96\x81"
+
+/* pieces, scores and types; ids are the order here. Byte pieces come last. */
+static const struct {
+    const char *piece;
+    float score;
+    int type;
+} vocab[] = {
+    {"<unk>", 0, TOK_UNKNOWN}, {"<bos>", 0, TOK_CONTROL}, {"<eos>", 0, TOK_CONTROL},
+    {"<turn>", 0, TOK_CONTROL}, {SP, -1, TOK_NORMAL}, {"a", -2, TOK_NORMAL},
+    {"b", -2, TOK_NORMAL}, {"c", -2, TOK_NORMAL}, {"ab", -5, TOK_NORMAL},
+    {"bc", -3, TOK_NORMAL}, {SP "a", -4, TOK_NORMAL}, {"abc", -6, TOK_NORMAL},
+    {SP "abc", -1.5f, TOK_NORMAL}, {"\n", -2, TOK_NORMAL}, {"d", -2, TOK_NORMAL},
+    {"cd", -4, TOK_NORMAL},
+};
+enum { N_WORDS = sizeof vocab / sizeof vocab[0] };
+
+static buf vocab_file(int space_prefix)
+{
+    buf b = {0};
+    put_u32(&b, 0x46554747u);
+    put_u32(&b, 3);
+    put_u64(&b, 0);
+    put_u64(&b, 7);
+    put_str(&b, "tokenizer.ggml.model");
+    put_u32(&b, GGUF_STRING);
+    put_str(&b, "llama");
+    put_str(&b, "tokenizer.ggml.tokens");
+    put_u32(&b, GGUF_ARRAY);
+    put_u32(&b, GGUF_STRING);
+    put_u64(&b, N_WORDS + 256);
+    for (int i = 0; i < N_WORDS; i++)
+        put_str(&b, vocab[i].piece);
+    for (int i = 0; i < 256; i++) {
+        char name[8];
+        snprintf(name, sizeof name, "<0x%02X>", i);
+        put_str(&b, name);
+    }
+    put_str(&b, "tokenizer.ggml.scores");
+    put_u32(&b, GGUF_ARRAY);
+    put_u32(&b, GGUF_F32);
+    put_u64(&b, N_WORDS + 256);
+    for (int i = 0; i < N_WORDS + 256; i++) {
+        const float sc = i < N_WORDS ? vocab[i].score : 0.0f;
+        put(&b, &sc, 4);
+    }
+    put_str(&b, "tokenizer.ggml.token_type");
+    put_u32(&b, GGUF_ARRAY);
+    put_u32(&b, GGUF_I32);
+    put_u64(&b, N_WORDS + 256);
+    for (int i = 0; i < N_WORDS + 256; i++) {
+        const int32_t ty = i < N_WORDS ? vocab[i].type : TOK_BYTE;
+        put(&b, &ty, 4);
+    }
+    put_str(&b, "tokenizer.ggml.bos_token_id");
+    put_u32(&b, GGUF_U32);
+    put_u32(&b, 1);
+    put_str(&b, "tokenizer.ggml.unknown_token_id");
+    put_u32(&b, GGUF_U32);
+    put_u32(&b, 0);
+    put_str(&b, "tokenizer.ggml.add_space_prefix");
+    put_u32(&b, GGUF_BOOL);
+    put(&b, space_prefix ? "\1" : "\0", 1);
+    return b;
+}
+
+static void tokenizer_merges_by_score_and_falls_back_to_bytes(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *text;
+        int space_prefix;
+        int32_t want[12];
+        int n;
+    } cases[] = {
+        /* "abc": a+b (-5) loses to b+c (-3), then a+bc makes abc */
+        {"abc", 0, {1, 11}, 2},
+        /* "cab": c+a is no piece, a+b is: c, ab */
+        {"cab", 0, {1, 7, 8}, 3},
+        /* "bcd": b+c (-3) beats c+d (-4), and bcd is no piece: bc, d */
+        {"bcd", 0, {1, 9, 14}, 3},
+        /* with the space prefix: b+c (-3) first, then _+a (-4) beats a+bc (-6), then
+           _a+bc = _abc (-1.5) */
+        {"abc", 1, {1, 12}, 2},
+        /* a space inside the text is a piece of its own before a, then merges */
+        {"c abc", 0, {1, 7, 12}, 3},
+        /* é has no piece: its two UTF-8 bytes fall back to byte pieces */
+        {"a\xc3\xa9", 0, {1, 5, N_WORDS + 0xc3, N_WORDS + 0xa9}, 4},
+        /* control pieces in the text stay whole; a newline is a piece */
+        {"<turn>ab\n", 0, {1, 3, 8, 13}, 4},
+        {"", 0, {1}, 1},
+    };
+    for (int sp = 0; sp <= 1; sp++) {
+        buf b = vocab_file(sp);
+        gguf_file f;
+        char err[256];
+        assert_int_equal(gguf_parse(b.p, b.n, &f, err, sizeof err), 0);
+        tokenizer *t;
+        assert_int_equal(tok_load(&f, &t, err, sizeof err), 0);
+        assert_int_equal(tok_n_vocab(t), N_WORDS + 256);
+        assert_int_equal(tok_bos(t), 1);
+        for (size_t c = 0; c < sizeof cases / sizeof *cases; c++) {
+            if (cases[c].space_prefix != sp)
+                continue;
+            int32_t ids[32];
+            const int n = tok_encode(t, cases[c].text, strlen(cases[c].text), 1, ids, 32);
+            if (n != cases[c].n || memcmp(ids, cases[c].want, (size_t)n * sizeof *ids)) {
+                fprintf(stderr, "\"%s\" (prefix %d) gave", cases[c].text, sp);
+                for (int i = 0; i < n; i++)
+                    fprintf(stderr, " %d", ids[i]);
+                fail_msg("wrong ids for case %zu", c);
+            }
+            /* decoding gives the text back (the prefix space aside) */
+            char text[64];
+            size_t len = 0;
+            for (int i = 0; i < n; i++)
+                len += tok_decode(t, ids[i], text + len, sizeof text - len);
+            const size_t skip = sp && len ? 1 : 0;
+            const char *want = cases[c].text;
+            if (!strncmp(want, "<turn>", 6))
+                want += 6; /* control pieces decode to nothing */
+            assert_int_equal(len - skip, strlen(want));
+            assert_memory_equal(text + skip, want, strlen(want));
+        }
+        int32_t few[2];
+        assert_int_equal(tok_encode(t, "c abc", 5, 1, few, 2), -1); /* too many ids */
+        tok_free(t);
+        gguf_close(&f);
+        free(b.p);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -357,6 +492,7 @@ int main(void)
         cmocka_unit_test(corruption_never_crashes),
         cmocka_unit_test(files_open_or_say_why),
         cmocka_unit_test(blocks_match_the_reference_values),
+        cmocka_unit_test(tokenizer_merges_by_score_and_falls_back_to_bytes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,11 +1,13 @@
 /* gguf-info.c — what a GGUF file holds, as swacl-run's reader sees it: the header,
  * every key/value (long arrays summarised) and every tensor (type, shape, bytes).
  * --check also dequantises every tensor and counts values that are not finite;
- * --dump NAME OUT writes one tensor dequantised to OUT as raw float32.
- * Usage: swacl-gguf-info FILE.gguf [--check | --dump NAME OUT]. Exit status 1 on a bad
- * file. */
+ * --dump NAME OUT writes one tensor dequantised to OUT as raw float32;
+ * --tokenize TEXT prints TEXT's token ids (BOS first) and the text they decode to.
+ * Usage: swacl-gguf-info FILE.gguf [--check | --dump NAME OUT | --tokenize TEXT].
+ * Exit status 1 on a bad file. */
 #include "gguf.h"
 #include "quant.h"
+#include "tokenizer.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -28,9 +30,11 @@ static void print_value(const gguf_kv *kv)
 int main(int argc, char **argv)
 {
     const int dump = argc == 5 && !strcmp(argv[2], "--dump");
-    if (argc < 2 || (argc == 3 && strcmp(argv[2], "--check")) || argc == 4 || (argc == 5 && !dump) ||
-        argc > 5) {
-        fprintf(stderr, "usage: swacl-gguf-info FILE.gguf [--check | --dump NAME OUT]\n");
+    const int tokenize = argc == 4 && !strcmp(argv[2], "--tokenize");
+    if (argc < 2 || (argc == 3 && strcmp(argv[2], "--check")) || (argc == 4 && !tokenize) ||
+        (argc == 5 && !dump) || argc > 5) {
+        fprintf(stderr,
+                "usage: swacl-gguf-info FILE.gguf [--check | --dump NAME OUT | --tokenize TEXT]\n");
         return 2;
     }
     gguf_file f;
@@ -38,6 +42,29 @@ int main(int argc, char **argv)
     if (gguf_open(argv[1], &f, err, sizeof err) != 0) {
         fprintf(stderr, "swacl-gguf-info: %s\n", err);
         return 1;
+    }
+    if (tokenize) {
+        tokenizer *tk;
+        const size_t len = strlen(argv[3]);
+        int32_t *ids = malloc((len + 2) * sizeof *ids);
+        int n = -1;
+        if (ids && tok_load(&f, &tk, err, sizeof err) == 0) {
+            n = tok_encode(tk, argv[3], len, 1, ids, (int)len + 2);
+            for (int i = 0; i < n; i++)
+                printf("%s%d", i ? " " : "", ids[i]);
+            printf("\n");
+            for (int i = 0; i < n; i++) {
+                char piece[256];
+                fwrite(piece, 1, tok_decode(tk, ids[i], piece, sizeof piece), stdout);
+            }
+            printf("\n");
+            tok_free(tk);
+        } else {
+            fprintf(stderr, "swacl-gguf-info: %s\n", ids ? err : "out of memory");
+        }
+        free(ids);
+        gguf_close(&f);
+        return n < 0;
     }
     if (dump) {
         const gguf_tensor *t = gguf_find_tensor(&f, argv[3]);
