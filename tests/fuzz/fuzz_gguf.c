@@ -1,7 +1,9 @@
 /* fuzz_gguf.c — arbitrary bytes as a GGUF file for gguf_parse (tools/run/gguf.c), which
- * must stay inside them, and the dequantisation of every tensor it accepts. */
+ * must stay inside them; the dequantisation of every tensor it accepts; and, when the
+ * file carries a vocabulary, the tokenizer on the input's own bytes as text. */
 #include "gguf.h"
 #include "quant.h"
+#include "tokenizer.h"
 
 #include <stdint.h>
 #include <stdlib.h>
@@ -34,6 +36,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                     abort();
                 free(s);
             }
+        tokenizer *tk;
+        if (tok_load(&f, &tk, err, sizeof err) == 0) {
+            const size_t len = size < 256 ? size : 256;
+            int32_t ids[512];
+            const int n = tok_encode(tk, (const char *)copy, len, 1, ids, 512);
+            for (int i = 0; i < n; i++) {
+                char piece[64];
+                if (ids[i] < 0 || ids[i] >= tok_n_vocab(tk))
+                    abort();
+                tok_decode(tk, ids[i], piece, sizeof piece);
+            }
+            tok_free(tk);
+        }
         gguf_close(&f);
     }
     free(copy);

@@ -242,9 +242,12 @@ static int encode_run(const tokenizer *t, const char *s, size_t n, out_ids *o)
             rc = emit(o, id);
             continue;
         }
-        for (size_t k = 0; k < sym[a].len && rc == 0; k++) { /* byte fallback */
+        /* byte fallback; a byte without a piece is the unknown piece, or dropped when
+           the vocabulary has neither (no real model's) */
+        for (size_t k = 0; k < sym[a].len && rc == 0; k++) {
             const int32_t bid = t->byte_id[(unsigned char)s[sym[a].start + k]];
-            rc = emit(o, bid >= 0 ? bid : t->unk);
+            if (bid >= 0 || t->unk >= 0)
+                rc = emit(o, bid >= 0 ? bid : t->unk);
         }
     }
     free(sym);
