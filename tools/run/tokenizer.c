@@ -19,8 +19,11 @@ struct tokenizer {
     int32_t byte_id[256];
     int32_t bos, eos, unk;
     int add_bos, space_prefix;
-    /* control and user-defined pieces, by first byte, found whole in the text */
+    /* control and user-defined pieces, by the first byte of their text with spaces
+       marked (sp_text, owned), found whole in the marked text */
     int32_t *special;
+    gguf_str *sp_text;
+    char *sp_bytes;
     int special_start[257];
 };
 
@@ -59,6 +62,8 @@ void tok_free(tokenizer *t)
     free(t->type);
     free(t->table);
     free(t->special);
+    free(t->sp_text);
+    free(t->sp_bytes);
     free(t);
 }
 
@@ -131,30 +136,59 @@ int tok_load(const gguf_file *f, tokenizer **out, char *err, size_t err_size)
     int64_t v;
     t->add_bos = gguf_get_int(f, "tokenizer.ggml.add_bos_token", &v) == 0 ? v != 0 : 1;
     t->space_prefix = gguf_get_int(f, "tokenizer.ggml.add_space_prefix", &v) == 0 ? v != 0 : 1;
-    /* control and user-defined pieces by first byte, longest first within a byte */
-    int count[256] = {0}, m = 0;
+    /* control and user-defined pieces with their spaces marked, by first byte, longest
+       first within a byte */
+    size_t total = 0;
+    int m = 0;
     for (int i = 0; i < t->n; i++)
-        if ((t->type[i] == TOK_CONTROL || t->type[i] == TOK_USER) && t->piece[i].len)
-            count[(unsigned char)t->piece[i].ptr[0]]++;
-    for (int b = 0; b < 256; b++) {
-        t->special_start[b] = m;
-        m += count[b];
+        if ((t->type[i] == TOK_CONTROL || t->type[i] == TOK_USER) && t->piece[i].len) {
+            total += 3 * t->piece[i].len;
+            m++;
+        }
+    t->sp_text = malloc((size_t)(m ? m : 1) * sizeof *t->sp_text);
+    t->sp_bytes = malloc(total ? total : 1);
+    if (!t->sp_text || !t->sp_bytes) {
+        tok_free(t);
+        return fail(err, err_size, "out of memory");
     }
-    t->special_start[256] = m;
-    int fill[256];
-    memcpy(fill, t->special_start, sizeof fill);
-    for (int i = 0; i < t->n; i++)
-        if ((t->type[i] == TOK_CONTROL || t->type[i] == TOK_USER) && t->piece[i].len)
-            t->special[fill[(unsigned char)t->piece[i].ptr[0]]++] = i;
-    for (int b = 0; b < 256; b++) /* insertion sort by length, longest first */
-        for (int i = t->special_start[b] + 1; i < t->special_start[b + 1]; i++)
-            for (int j = i; j > t->special_start[b] &&
-                            t->piece[t->special[j]].len > t->piece[t->special[j - 1]].len;
-                 j--) {
-                const int32_t x = t->special[j];
-                t->special[j] = t->special[j - 1];
-                t->special[j - 1] = x;
+    int32_t *ids = t->special; /* in id order first */
+    char *w = t->sp_bytes;
+    m = 0;
+    for (int i = 0; i < t->n; i++) {
+        if (!((t->type[i] == TOK_CONTROL || t->type[i] == TOK_USER) && t->piece[i].len))
+            continue;
+        t->sp_text[m].ptr = w;
+        for (size_t k = 0; k < t->piece[i].len; k++) {
+            if (t->piece[i].ptr[k] == ' ') {
+                memcpy(w, SPACE_MARK, 3);
+                w += 3;
+            } else {
+                *w++ = t->piece[i].ptr[k];
             }
+        }
+        t->sp_text[m].len = (uint64_t)(w - t->sp_text[m].ptr);
+        ids[m++] = i;
+    }
+    /* sort (id, text) by first byte, then longest first (an insertion sort: a vocabulary
+       has a few thousand such pieces, mostly in order already) */
+    for (int i = 1; i < m; i++)
+        for (int j = i; j > 0; j--) {
+            const unsigned char a = (unsigned char)t->sp_text[j].ptr[0];
+            const unsigned char b = (unsigned char)t->sp_text[j - 1].ptr[0];
+            if (a > b || (a == b && t->sp_text[j].len <= t->sp_text[j - 1].len))
+                break;
+            const int32_t x = ids[j];
+            ids[j] = ids[j - 1];
+            ids[j - 1] = x;
+            const gguf_str y = t->sp_text[j];
+            t->sp_text[j] = t->sp_text[j - 1];
+            t->sp_text[j - 1] = y;
+        }
+    for (int b = 0, k = 0; b <= 256; b++) {
+        while (b < 256 && k < m && (unsigned char)t->sp_text[k].ptr[0] < b)
+            k++;
+        t->special_start[b] = b < 256 ? k : m;
+    }
     *out = t;
     return 0;
 }
@@ -163,14 +197,17 @@ int tok_n_vocab(const tokenizer *t) { return t->n; }
 int32_t tok_bos(const tokenizer *t) { return t->bos; }
 int32_t tok_eos(const tokenizer *t) { return t->eos; }
 
-/* the special piece starting at s (at most n bytes), or -1 */
-static int32_t special_at(const tokenizer *t, const char *s, size_t n)
+/* the special piece starting at s (marked text, at most n bytes), or -1; *len gets its
+   marked length */
+static int32_t special_at(const tokenizer *t, const char *s, size_t n, size_t *len)
 {
     const unsigned char b = (unsigned char)s[0];
     for (int k = t->special_start[b]; k < t->special_start[b + 1]; k++) {
-        const gguf_str p = t->piece[t->special[k]];
-        if (p.len <= n && memcmp(p.ptr, s, p.len) == 0)
+        const gguf_str p = t->sp_text[k];
+        if (p.len <= n && memcmp(p.ptr, s, p.len) == 0) {
+            *len = p.len;
             return t->special[k];
+        }
     }
     return -1;
 }
@@ -260,7 +297,8 @@ int tok_encode(const tokenizer *t, const char *text, size_t len, int add_bos, in
     out_ids o = {ids, 0, max_ids};
     if (add_bos && t->add_bos && t->bos >= 0 && emit(&o, t->bos))
         return -1;
-    /* spaces marked as U+2581 (3 bytes), with the prefix the model may ask for */
+    /* spaces marked as U+2581 (3 bytes), with the prefix the model may ask for; a U+2581
+       in the text is a space mark too, as in SentencePiece */
     char *s = malloc(3 * len + 4);
     if (!s)
         return -1;
@@ -277,11 +315,13 @@ int tok_encode(const tokenizer *t, const char *text, size_t len, int add_bos, in
             s[n++] = text[i];
         }
     }
-    /* special pieces stay whole; the runs between them go through BPE */
+    /* control and user-defined pieces are found whole (Gemma writes runs of spaces and
+       newlines as user-defined pieces); the runs between them go through BPE */
     size_t run = 0;
     int rc = 0;
     for (size_t i = 0; i < n && rc == 0;) {
-        const int32_t sp = special_at(t, s + i, n - i);
+        size_t sl = 0;
+        const int32_t sp = special_at(t, s + i, n - i, &sl);
         if (sp < 0) {
             i++;
             continue;
@@ -289,7 +329,7 @@ int tok_encode(const tokenizer *t, const char *text, size_t len, int add_bos, in
         rc = encode_run(t, s + run, i - run, &o);
         if (rc == 0)
             rc = emit(&o, sp);
-        i += t->piece[sp].len;
+        i += sl;
         run = i;
     }
     if (rc == 0)
