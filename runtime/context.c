@@ -337,12 +337,20 @@ swacl_status swacl_zero(swacl_context *ctx, cl_mem buf, size_t offset, size_t si
 {
     if (swacl_fault_hit(SWACL_FAULT_ENQUEUE))
         return swacl_fail(ctx, SWACL_ERR_OPENCL, "%s: injected enqueue failure", what);
-    static const cl_uchar zero = 0;
-    cl_event ev = NULL;
-    cl_int err = clEnqueueFillBuffer(ctx->queue, buf, &zero, 1, offset, size, 0, NULL, &ev);
-    if (err != CL_SUCCESS)
-        return swacl_fail_cl(ctx, err, what);
-    set_last_event(ctx, ev);
+    /* non-blocking writes from a block of zeros that lives as long as the program, so
+       nothing waits and no host memory needs keeping alive (oclgrind's uninitialized-
+       value check does not count clEnqueueFillBuffer's bytes as written) */
+    static unsigned char zeros[1 << 20]; /* never written: read by the writes below */
+    for (size_t done = 0; done < size;) {
+        const size_t n = size - done < sizeof zeros ? size - done : sizeof zeros;
+        cl_event ev = NULL;
+        cl_int err = clEnqueueWriteBuffer(ctx->queue, buf, CL_FALSE, offset + done, n, zeros, 0,
+                                          NULL, &ev);
+        if (err != CL_SUCCESS)
+            return swacl_fail_cl(ctx, err, what);
+        set_last_event(ctx, ev);
+        done += n;
+    }
     return SWACL_OK;
 }
 
