@@ -463,5 +463,5 @@ int main(void)
                                           tu_close_context);
     failed += cmocka_run_group_tests_name("attention_gpu_params_forced", gpu_path,
                                           tu_open_group_gpu, tu_close_context);
-    return failed ? 1 : 0;
+    return tu_exit(failed);
 }

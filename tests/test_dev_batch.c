@@ -556,5 +556,5 @@ int main(void)
     int failed = cmocka_run_group_tests_name("batch", tests, tu_open_group, tu_close_context);
     failed += cmocka_run_group_tests_name("batch_gpu_params", tests, tu_open_group_gpu,
                                           tu_close_context);
-    return failed;
+    return tu_exit(failed);
 }

@@ -1801,5 +1801,5 @@ int main(void)
                                           tu_close_context);
     failed += cmocka_run_group_tests_name("cache_bad_arguments", bad_arguments, tu_open_group,
                                           tu_close_context);
-    return failed ? 1 : 0;
+    return tu_exit(failed);
 }

@@ -374,5 +374,5 @@ int main(void)
         cmocka_unit_test(refuses_what_it_cannot_run_on),
         cmocka_unit_test(no_call_waits_on_the_queue),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return tu_exit(cmocka_run_group_tests(tests, NULL, NULL));
 }

@@ -374,5 +374,5 @@ int main(void)
     failed += cmocka_run_group_tests_name("context_errors", context, NULL, NULL);
     failed += cmocka_run_group_tests_name("attention_errors", attention, tu_open_group,
                                           tu_close_context);
-    return failed ? 1 : 0;
+    return tu_exit(failed);
 }

@@ -72,6 +72,13 @@ double tu_elem(const void *base, size_t i, swacl_dtype dtype)
 
 /* ---- contexts ---- */
 
+static int no_device; /* a context could not be made for want of a device */
+
+int tu_exit(int failed)
+{
+    return failed ? 1 : no_device ? 77 : 0;
+}
+
 int tu_open_context(swacl_context **ctx)
 {
     *ctx = NULL;
@@ -80,6 +87,7 @@ int tu_open_context(swacl_context **ctx)
         return 1;
     if (st == SWACL_ERR_NO_DEVICE) {
         printf("skipped: no OpenCL device (%s)\n", swacl_last_error(NULL));
+        no_device = 1;
         return 0;
     }
     fail_msg("swacl_context_create: %s: %s", swacl_status_string(st), swacl_last_error(NULL));

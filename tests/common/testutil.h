@@ -49,6 +49,10 @@ int tu_open_group(void **state);
 int tu_open_group_gpu(void **state);
 /* cmocka group teardown: destroys the context a group setup left in *state */
 int tu_close_context(void **state);
+/* a device test program's exit status from its failure count: 1 when anything
+ * failed, else 77 (ctest's SKIP_RETURN_CODE) when there was no OpenCL device to
+ * run on, else 0 */
+int tu_exit(int failed);
 
 /* ---- canaries: bytes past the end of an output that must come back untouched ---- */
 

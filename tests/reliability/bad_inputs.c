@@ -567,5 +567,5 @@ int main(void)
         cmocka_unit_test(rope_helper_rejects_bad_arguments),
         cmocka_unit_test(context_calls_reject_bad_arguments),
     };
-    return cmocka_run_group_tests_name("bad_inputs", tests, setup, teardown);
+    return tu_exit(cmocka_run_group_tests_name("bad_inputs", tests, setup, teardown));
 }
