@@ -4,7 +4,6 @@
 #define SWACL_CACHE_H
 
 #include "internal.h"
-#include "sha256.h"
 
 #include <stdio.h>
 

@@ -2,7 +2,7 @@
 # fetch-debs.sh — downloads (on a Debian 12 machine with apt) the .deb packages that
 # tools/gpu/run-nvidia.sh unpacks on a GPU machine that has no network, into .gpu-debs/.
 #
-# .gpu-debs/*.deb        OpenCL loader and headers, CLBlast, cmocka, clinfo, pkg-config
+# .gpu-debs/*.deb        OpenCL loader and headers, CLBlast, cmocka, xxHash, clinfo, pkg-config
 # .gpu-debs/cmake/*.deb  CMake and every library it loads beyond glibc, libgcc,
 #                        libstdc++ and zlib: used there only when no CMake is installed
 #
@@ -15,7 +15,7 @@ cd "$root"
 # the build and the tests need these; the -dev packages bring the headers, the
 # unversioned .so links, the .pc files and CLBlast's CMake package
 main_pkgs=(ocl-icd-libopencl1 ocl-icd-opencl-dev opencl-c-headers opencl-clhpp-headers
-    libclblast1 libclblast-dev libcmocka0 libcmocka-dev clinfo
+    libclblast1 libclblast-dev libcmocka0 libcmocka-dev libxxhash0 libxxhash-dev clinfo
     pkg-config pkgconf pkgconf-bin libpkgconf3)
 # the whole library closure of Debian's cmake (checked below with ldd), so that it
 # runs on any x86-64 system with glibc >= 2.36 whatever else that system has
