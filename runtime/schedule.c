@@ -277,6 +277,25 @@ static swacl_status attend_batch(swacl_cache *c, int layer, int n_entries,
     return s;
 }
 
+/* decode's batch: one token of each sequence in seqs, as entries (*e malloc'd) */
+static swacl_status decode_entries(swacl_cache *c, int n_seqs, const int *seqs,
+                                   swacl_batch_entry **e, const char *fn)
+{
+    *e = NULL;
+    if (n_seqs <= 0 || n_seqs > c->max_seqs || !seqs)
+        return swacl_fail(c->ctx, SWACL_ERR_INVALID_ARGUMENT,
+                          "%s: n_seqs must be in [1, %d] with a seqs array (got %d)", fn,
+                          c->max_seqs, n_seqs);
+    *e = swacl_malloc((size_t)n_seqs * sizeof **e);
+    if (!*e)
+        return swacl_fail(c->ctx, SWACL_ERR_OUT_OF_MEMORY, "out of host memory");
+    for (int r = 0; r < n_seqs; r++) {
+        (*e)[r].seq = seqs[r];
+        (*e)[r].n_tokens = 1;
+    }
+    return SWACL_OK;
+}
+
 swacl_status swacl_attend_batch(swacl_cache *c, int layer, int n_entries,
                                 const swacl_batch_entry *entries, swacl_view q, swacl_view k,
                                 swacl_view v, swacl_view out)
@@ -302,19 +321,12 @@ swacl_status swacl_decode(swacl_cache *c, int layer, int n_seqs, const int *seqs
     static const char fn[] = "swacl_decode";
     if (!c)
         return SWACL_ERR_INVALID_ARGUMENT;
-    if (n_seqs <= 0 || n_seqs > c->max_seqs || !seqs)
-        return swacl_fail(c->ctx, SWACL_ERR_INVALID_ARGUMENT,
-                          "%s: n_seqs must be in [1, %d] with a seqs array (got %d)", fn,
-                          c->max_seqs, n_seqs);
-    swacl_batch_entry *e = swacl_malloc((size_t)n_seqs * sizeof *e);
-    if (!e)
-        return swacl_fail(c->ctx, SWACL_ERR_OUT_OF_MEMORY, "out of host memory");
-    for (int r = 0; r < n_seqs; r++) {
-        e[r].seq = seqs[r];
-        e[r].n_tokens = 1;
-    }
+    swacl_batch_entry *e;
+    swacl_status s = decode_entries(c, n_seqs, seqs, &e, fn);
+    if (s != SWACL_OK)
+        return s;
     const swacl_view dq = dense(q), dk = dense(k), dv = dense(v), dout = dense(out);
-    const swacl_status s = attend_batch(c, layer, n_seqs, e, &dq, &dk, &dv, &dout, fn);
+    s = attend_batch(c, layer, n_seqs, e, &dq, &dk, &dv, &dout, fn);
     free(e);
     return s;
 }
@@ -366,18 +378,11 @@ swacl_status swacl_decode_host(swacl_cache *c, int layer, int n_seqs, const int 
     static const char fn[] = "swacl_decode_host";
     if (!c)
         return SWACL_ERR_INVALID_ARGUMENT;
-    if (n_seqs <= 0 || n_seqs > c->max_seqs || !seqs)
-        return swacl_fail(c->ctx, SWACL_ERR_INVALID_ARGUMENT,
-                          "%s: n_seqs must be in [1, %d] with a seqs array (got %d)", fn,
-                          c->max_seqs, n_seqs);
-    swacl_batch_entry *e = swacl_malloc((size_t)n_seqs * sizeof *e);
-    if (!e)
-        return swacl_fail(c->ctx, SWACL_ERR_OUT_OF_MEMORY, "out of host memory");
-    for (int r = 0; r < n_seqs; r++) {
-        e[r].seq = seqs[r];
-        e[r].n_tokens = 1;
-    }
-    const swacl_status s = batch_host(c, layer, n_seqs, e, q, k, v, out, fn);
+    swacl_batch_entry *e;
+    swacl_status s = decode_entries(c, n_seqs, seqs, &e, fn);
+    if (s != SWACL_OK)
+        return s;
+    s = batch_host(c, layer, n_seqs, e, q, k, v, out, fn);
     free(e);
     return s;
 }
