@@ -68,6 +68,14 @@ int   tu_canary_intact(const void *buf, size_t bytes, const char *what);
 /* 1 if all n bytes equal TU_CANARY_BYTE (nothing was written) */
 int   tu_untouched(const void *buf, size_t n);
 
+/* ---- saved sequence blobs (runtime/cache.c's format) ---- */
+
+/* A blob starts with a TU_BLOB_HEADER-byte header; the first layer record follows, its
+ * position at TU_BLOB_POS. Tests that forge a field call tu_blob_reseal to give the
+ * blob the checksum of its new contents (XXH3-128 at byte 24 of the header). */
+enum { TU_BLOB_HEADER = 56, TU_BLOB_DIGEST = 24, TU_BLOB_POS = TU_BLOB_HEADER + 32 };
+void tu_blob_reseal(unsigned char *blob, size_t size);
+
 /* ---- tolerance and comparison ---- */
 
 /* The one tolerance rule of the suite: element e passes when

@@ -44,8 +44,5 @@ static inline swacl_status restore_cache_make(swacl_context *ctx, swacl_cache **
     return s;
 }
 
-/* The blob header as cache.c writes it: magic[8], u32 version, u32 layers,
- * u64 total size, then the SHA-256 of everything after the header. */
-enum { BLOB_HEADER_SIZE = 56, BLOB_DIGEST_AT = 24 };
 
 #endif /* SWACL_FUZZ_RESTORE_CACHE_H */

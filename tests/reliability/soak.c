@@ -209,11 +209,9 @@ static int soak_step(soak *s, int sample_every)
     return s->bad == 0;
 }
 
-/* The blob as cache.c writes it (one layer): a 56-byte header whose bytes
- * 24..55 hold the SHA-256 of the rest, then the layer record with the position
- * at +32. A forged position keeps the ring valid when it moves by a multiple
- * of the window: every slot then holds the token at the same distance. */
-enum { BLOB_HEADER = 56, BLOB_DIGEST = 24, BLOB_POS = BLOB_HEADER + 32 };
+/* The blob as cache.c writes it (one layer; testutil.h: TU_BLOB_*). A forged
+ * position keeps the ring valid when it moves by a multiple of the window: every
+ * slot then holds the token at the same distance. */
 
 /* moves sequence 0 (copied into sequence 1) to just below 2^31 and decodes up to
    the last position; one more token must be refused */
@@ -226,7 +224,7 @@ static int far_positions(soak *s)
     if (swacl_cache_seq_save(s->cache, 0, blob, size, &size) != SWACL_OK)
         return 0;
     int64_t pos;
-    memcpy(&pos, blob + BLOB_POS, sizeof pos);
+    memcpy(&pos, blob + TU_BLOB_POS, sizeof pos);
     if (pos != s->pos[0]) {
         printf("far: the blob layout is not the one this test knows (position %lld, want %lld)\n",
                (long long)pos, (long long)s->pos[0]);
@@ -236,8 +234,8 @@ static int far_positions(soak *s)
     const int64_t last = INT32_MAX; /* positions must stay below 2^31 */
     int64_t far = last - 2 * WINDOW - 3;
     far -= ((far - pos) % WINDOW + WINDOW) % WINDOW; /* same slot as pos */
-    memcpy(blob + BLOB_POS, &far, sizeof far);
-    swacl_sha256_buffer(blob + BLOB_HEADER, size - BLOB_HEADER, blob + BLOB_DIGEST);
+    memcpy(blob + TU_BLOB_POS, &far, sizeof far);
+    tu_blob_reseal(blob, size);
     swacl_status st = swacl_cache_seq_restore(s->cache, 1, blob, size);
     free(blob);
     if (st != SWACL_OK) {
