@@ -49,17 +49,31 @@ static void history_free(history *h)
     }
 }
 
-static swacl_cache *make_cache(swacl_context *ctx, const swacl_attn_config *cfg, int max_chunk)
+/* options for n_layers layers (full ones hold MAX_TOKENS) */
+static swacl_cache_options options(const swacl_attn_config *layers, int n_layers, int max_seqs,
+                                   int max_chunk, int ring_slack)
 {
     swacl_cache_options opt = {0};
-    opt.n_layers = 1;
-    opt.layers = cfg;
-    opt.max_seqs = MAX_SEQS;
+    opt.n_layers = n_layers;
+    opt.layers = layers;
+    opt.max_seqs = max_seqs;
     opt.max_context = MAX_TOKENS;
     opt.max_chunk = max_chunk;
+    opt.ring_slack = ring_slack;
+    return opt;
+}
+
+static swacl_cache *cache_of(swacl_context *ctx, const swacl_cache_options *opt)
+{
     swacl_cache *c = NULL;
-    assert_int_equal(swacl_cache_create(ctx, &opt, &c), SWACL_OK);
+    assert_int_equal(swacl_cache_create(ctx, opt, &c), SWACL_OK);
     return c;
+}
+
+static swacl_cache *make_cache(swacl_context *ctx, const swacl_attn_config *cfg, int max_chunk)
+{
+    const swacl_cache_options opt = options(cfg, 1, MAX_SEQS, max_chunk, 0);
+    return cache_of(ctx, &opt);
 }
 
 /* the layer settings the mixes run over: a window shorter than the runs, sinks,
@@ -339,15 +353,8 @@ static void truncate_then_decode(swacl_context *ctx, const swacl_attn_config *sw
     layers[1].window = 0;
     layers[1].n_sink = 0;
     layers[1].dilation = 0;
-    swacl_cache_options opt = {0};
-    opt.n_layers = 2;
-    opt.layers = layers;
-    opt.max_seqs = 2;
-    opt.max_context = MAX_TOKENS;
-    opt.max_chunk = 8;
-    opt.ring_slack = slack;
-    swacl_cache *c = NULL;
-    assert_int_equal(swacl_cache_create(ctx, &opt, &c), SWACL_OK);
+    const swacl_cache_options opt = options(layers, 2, 2, 8, slack);
+    swacl_cache *c = cache_of(ctx, &opt);
     const size_t qe = q_elems(swa), kve = kv_elems(swa);
     const int n = keep + drop, m = 5; /* tokens seen; tokens decoded afterwards */
     tu_rng rng = tu_rng_seed(seed);
@@ -430,14 +437,8 @@ static void truncate_refuses_what_the_ring_lost(void **state)
         skip();
     for (int slack = 0; slack <= 4; slack += 4) {
         swacl_attn_config layers[2] = {layer(1), layer(3)}; /* SWA with sinks; full */
-        swacl_cache_options opt = {0};
-        opt.n_layers = 2;
-        opt.layers = layers;
-        opt.max_seqs = 1;
-        opt.max_context = MAX_TOKENS;
-        opt.ring_slack = slack;
-        swacl_cache *c = NULL;
-        assert_int_equal(swacl_cache_create(ctx, &opt, &c), SWACL_OK);
+        const swacl_cache_options opt = options(layers, 2, 1, 0, slack);
+        swacl_cache *c = cache_of(ctx, &opt);
         const int n = 40;
         float *q = calloc((size_t)n * 2 * 64, sizeof(float)), *kv = calloc((size_t)n * 2 * 64, sizeof(float));
         float *o = malloc((size_t)n * 2 * 64 * sizeof(float));
@@ -466,10 +467,7 @@ static void truncate_refuses_what_the_ring_lost(void **state)
     }
     /* slack costs memory: it shows in the planned and the allocated bytes */
     swacl_attn_config cfg = layer(0);
-    swacl_cache_options opt = {0};
-    opt.n_layers = 1;
-    opt.layers = &cfg;
-    opt.max_seqs = 2;
+    swacl_cache_options opt = options(&cfg, 1, 2, 0, 0);
     uint64_t without = 0, with = 0;
     assert_int_equal(swacl_cache_plan_bytes(&opt, &without), SWACL_OK);
     opt.ring_slack = 5;
@@ -490,13 +488,8 @@ static void truncated_sequences_save_and_restore(void **state)
     if (!ctx)
         skip();
     swacl_attn_config cfg = layer(1); /* window 9, 2 sinks, fp16 cache */
-    swacl_cache_options opt = {0};
-    opt.n_layers = 1;
-    opt.layers = &cfg;
-    opt.max_seqs = 2;
-    opt.ring_slack = 2;
-    swacl_cache *c = NULL, *plain = NULL;
-    assert_int_equal(swacl_cache_create(ctx, &opt, &c), SWACL_OK);
+    swacl_cache_options opt = options(&cfg, 1, 2, 0, 2);
+    swacl_cache *c = cache_of(ctx, &opt), *plain = NULL;
     opt.ring_slack = 0;
     assert_int_equal(swacl_cache_create(ctx, &opt, &plain), SWACL_OK);
     const size_t qe = q_elems(&cfg), kve = kv_elems(&cfg);
