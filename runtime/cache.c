@@ -174,6 +174,7 @@ static swacl_status layer_init(swacl_cache *c, cache_layer *L, const swacl_attn_
     L->cfg = *cfg;
     L->cfg.sink_logits = NULL;
     L->n_slots = (int)layer_slots(cfg, max_context, slack, &L->span); /* checked < 2^31 */
+    L->slack = cfg->window == 0 ? 0 : slack;
     L->ring_sinks = cfg->window == 0 ? 0 : cfg->n_sink;
     L->seq_bytes = (size_t)ring_bytes(cfg, L->n_slots);
     if (L->seq_bytes > ctx->caps.max_alloc)
@@ -315,9 +316,9 @@ static int ring_keeps(const cache_layer *L, int64_t pos, int64_t n)
     const int64_t lost_below = pos - L->span; /* positions past the sinks older than this are gone */
     if (lost_below <= L->ring_sinks)
         return 1;
-    const int dil = L->cfg.dilation > 1 ? L->cfg.dilation : 1;
-    /* the window keys of query n past the sinks (the sinks stay pinned) */
-    int64_t oldest_needed = n - (int64_t)L->cfg.window * dil + 1;
+    /* the window keys of query n past the sinks (the sinks stay pinned); the window
+       spans W*D = span - slack positions */
+    int64_t oldest_needed = n - (int64_t)(L->span - L->slack) + 1;
     if (oldest_needed < L->ring_sinks)
         oldest_needed = L->ring_sinks;
     return oldest_needed > n - 1 || oldest_needed >= lost_below;
@@ -347,8 +348,7 @@ swacl_status swacl_cache_seq_truncate(swacl_cache *c, int seq, int64_t n_tokens)
                               "(sequence %d holds %lld tokens; a ring takes back ring_slack + 1 "
                               "= %d at most); create the cache with a larger ring_slack",
                               fn, l, (long long)n_tokens, seq, (long long)pos,
-                              c->layers[l].span - c->layers[l].cfg.window *
-                                  (c->layers[l].cfg.dilation > 1 ? c->layers[l].cfg.dilation : 1) + 1);
+                              c->layers[l].slack + 1);
     }
     for (int l = 0; l < c->n_layers; l++)
         c->pos[(size_t)l * c->max_seqs + seq] = n_tokens;

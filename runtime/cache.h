@@ -12,7 +12,8 @@ typedef struct cache_layer {
     float *sink_host;
     cl_mem sink_dev, inv_freq_dev; /* or NULL */
     int n_slots;        /* per sequence: n_sink + span */
-    int span;           /* rolling slots: W*D, or max_context for full layers */
+    int span;           /* rolling slots: W*D + slack, or max_context for full layers */
+    int slack;          /* ring_slack of an SWA layer (0 for full layers) */
     int ring_sinks;     /* pinned slots: n_sink, or 0 for full layers */
     size_t seq_bytes;   /* one ring (K or V) of one sequence */
     int seqs_per_buf, n_bufs;
