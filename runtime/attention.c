@@ -76,7 +76,8 @@ void swacl_rope_inv_freq(float theta, int head_dim, float *out)
         out[d] = (float)pow(base, -2.0 * d / head_dim);
 }
 
-swacl_io_views swacl_views_or_dense(const swacl_attn_config *cfg, const swacl_io_views *v)
+/* the views with dense strides filled in where they are 0 */
+static swacl_io_views views_or_dense(const swacl_attn_config *cfg, const swacl_io_views *v)
 {
     swacl_io_views d = *v;
     if (!d.q_stride)
@@ -159,7 +160,7 @@ swacl_status swacl_attend(swacl_context *ctx, const swacl_attend_job *job, int *
     err |= clSetKernelArg(kern, a++, sizeof(float), &softcap);
     err |= clSetKernelArg(kern, a++, sizeof(int), &n_split);
     err |= clSetKernelArg(kern, a++, sizeof(cl_mem), shape.rope ? &job->inv_freq : &job->q);
-    const swacl_io_views vw = swacl_views_or_dense(cfg, &job->views);
+    const swacl_io_views vw = views_or_dense(cfg, &job->views);
     err |= clSetKernelArg(kern, a++, sizeof(cl_long), &vw.q_off);
     err |= clSetKernelArg(kern, a++, sizeof(cl_long), &vw.k_off);
     err |= clSetKernelArg(kern, a++, sizeof(cl_long), &vw.v_off);
@@ -201,7 +202,7 @@ swacl_status swacl_attend(swacl_context *ctx, const swacl_attend_job *job, int *
 
 /* a buffer of the layer's sink logits (or *out NULL when it has none); the caller
    releases it */
-swacl_status swacl_upload_sinks(swacl_context *ctx, const swacl_attn_config *cfg, cl_mem *out)
+static swacl_status upload_sinks(swacl_context *ctx, const swacl_attn_config *cfg, cl_mem *out)
 {
     *out = NULL;
     if (!cfg->sink_logits)
@@ -243,7 +244,7 @@ swacl_status swacl_attention(swacl_context *ctx, const swacl_attn_config *cfg, i
     cl_mem info = NULL, sinks = NULL;
     const int info_host[4] = {0, 0, 0, n_tokens}; /* ring_seq, pos0, row0, rows */
     if ((s = swacl_upload(ctx, sizeof info_host, info_host, &info, "batch info")) != SWACL_OK ||
-        (s = swacl_upload_sinks(ctx, cfg, &sinks)) != SWACL_OK) {
+        (s = upload_sinks(ctx, cfg, &sinks)) != SWACL_OK) {
         if (info)
             clReleaseMemObject(info);
         return s;

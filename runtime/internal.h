@@ -271,8 +271,6 @@ typedef struct swacl_attend_job {
     cl_mem sink_logits;/* n_heads floats, or NULL */
     cl_mem inv_freq;   /* RoPE in cache: head_dim/2 frequencies, else NULL */
 } swacl_attend_job;
-/* the views with dense strides filled in where they are 0 */
-swacl_io_views swacl_views_or_dense(const swacl_attn_config *cfg, const swacl_io_views *v);
 /* launches attention for a job; *appended is set to 1 when the kernel also wrote
    the job's K/V rows into the ring (streaming decode), so no append launch is due */
 swacl_status swacl_attend(swacl_context *ctx, const swacl_attend_job *job, int *appended);
@@ -281,8 +279,5 @@ swacl_status swacl_attend(swacl_context *ctx, const swacl_attend_job *job, int *
 swacl_status swacl_upload_qkv(swacl_context *ctx, size_t qbytes, size_t kvbytes, const void *q,
                               const void *k, const void *v, cl_mem *dq, cl_mem *dk, cl_mem *dv,
                               cl_mem *dout);
-/* a buffer of this call holding cfg's sink logits (*out NULL if none): the caller
-   releases it once the commands using it are enqueued */
-swacl_status swacl_upload_sinks(swacl_context *ctx, const swacl_attn_config *cfg, cl_mem *out);
 
 #endif /* SWACL_INTERNAL_H */
