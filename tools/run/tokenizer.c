@@ -117,14 +117,19 @@ int tok_load(const gguf_file *f, tokenizer **out, char *err, size_t err_size)
         if (types)
             memcpy(&t->type[i], types->v.arr.data + 4 * i, 4);
     }
-    /* the table: a piece that appears twice keeps its first id */
-    for (uint64_t i = 0; i < n; i++)
-        if (tok_find(t, t->piece[i].ptr, t->piece[i].len) < 0) {
-            uint32_t s = (uint32_t)hash(t->piece[i].ptr, t->piece[i].len) & t->mask;
-            while (t->table[s])
-                s = (s + 1) & t->mask;
-            t->table[s] = (uint32_t)i + 1;
+    /* the table: one probe per piece, to an empty slot or to the same text (a piece that
+       appears twice keeps its first id) */
+    for (uint64_t i = 0; i < n; i++) {
+        const gguf_str p = t->piece[i];
+        uint32_t s = (uint32_t)hash(p.ptr, p.len) & t->mask;
+        for (; t->table[s]; s = (s + 1) & t->mask) {
+            const gguf_str q = t->piece[t->table[s] - 1];
+            if (q.len == p.len && memcmp(q.ptr, p.ptr, p.len) == 0)
+                break;
         }
+        if (!t->table[s])
+            t->table[s] = (uint32_t)i + 1;
+    }
     t->unk = id_of(f, "tokenizer.ggml.unknown_token_id", -1, t->n);
     for (int b = 0; b < 256; b++) {
         char name[8];
