@@ -19,9 +19,10 @@
 struct run_ops_source { const char *name; const char *text; size_t size; };
 extern const struct run_ops_source run_ops_sources[];
 
-enum { CAT_ATTN, CAT_GEMM, CAT_OTHER };
 #define LOGIT_ROWS 32 /* rows of logits computed per GEMM (bounds that buffer) */
 #define SMALL_T 8     /* rows up to which projections take gemv_small (cl/ops/gemv.cl) */
+#define GEMM_MR 4     /* gemm_nt's block (cl/ops/gemm.cl) */
+#define GEMM_NR 4
 
 typedef struct layer_w {
     cl_mem attn_norm, wqkv, q_norm, k_norm, wo, post_attn_norm;
@@ -36,7 +37,8 @@ struct model {
     cl_context cl;
     cl_command_queue q;
     cl_program prog;
-    cl_kernel k_norm, k_rope, k_glu, k_rows, k_gemv;
+    cl_kernel k_norm, k_rope, k_glu, k_rows, k_gemv, k_gemm;
+    int own_gemm; /* projections by cl/ops kernels (CPUs), else CLBlast */
     swacl_cache *cache;
     layer_w *layers;
     cl_mem tok_embd, out_norm, out_w; /* out_w may be tok_embd (tied) */
@@ -48,7 +50,7 @@ struct model {
     /* the forward's commands and their kinds, for the time split */
     cl_event *ev;
     int *ev_cat, n_ev, cap_ev;
-    double ms[3];
+    double ms[MT_KINDS];
 };
 
 static int fail(char *err, size_t n, const char *fmt, ...)
@@ -281,6 +283,8 @@ static int build_ops(model *m, char *err, size_t err_size)
         m->k_rows = clCreateKernel(m->prog, "get_rows", &e);
     if (e == CL_SUCCESS)
         m->k_gemv = clCreateKernel(m->prog, "gemv_small", &e);
+    if (e == CL_SUCCESS)
+        m->k_gemm = clCreateKernel(m->prog, "gemm_nt", &e);
     return e == CL_SUCCESS ? 0 : fail(err, err_size, "model kernels: clCreateKernel: %d", (int)e);
 }
 
@@ -367,6 +371,10 @@ int model_load(swacl_context *ctx, const gguf_file *f, const model_options *opt,
     }
     if (build_ops(m, err, err_size))
         goto bad;
+    swacl_device_info di;
+    swacl_context_device_info(ctx, &di);
+    const char *g = getenv("SWACL_RUN_GEMM"); /* "clblast" or "own": to compare them */
+    m->own_gemm = g ? strcmp(g, "own") == 0 : strcmp(di.type, "cpu") == 0;
     const int E = hp->n_embd, D = hp->head_dim, H = hp->n_head, K = hp->n_kv_head, F = hp->n_ff;
     const size_t V = (size_t)hp->n_vocab;
     /* one host buffer big enough for the largest weight, and one head for reordering */
@@ -460,7 +468,7 @@ void model_free(model *m)
                       &m->act, &m->ids, &m->pos, &m->lrows, &m->lx, &m->logits};
     for (size_t i = 0; i < sizeof bufs / sizeof *bufs; i++)
         release(bufs[i]);
-    cl_kernel ks[] = {m->k_norm, m->k_rope, m->k_glu, m->k_rows, m->k_gemv};
+    cl_kernel ks[] = {m->k_norm, m->k_rope, m->k_glu, m->k_rows, m->k_gemv, m->k_gemm};
     for (size_t i = 0; i < sizeof ks / sizeof *ks; i++)
         if (ks[i])
             clReleaseKernel(ks[i]);
@@ -512,13 +520,13 @@ static int track(model *m, int cat, cl_event ev, char *err, size_t err_size)
 }
 
 static int launch(model *m, cl_kernel k, cl_uint dims, const size_t *global, const size_t *local,
-                  const char *what, char *err, size_t err_size)
+                  int kind, const char *what, char *err, size_t err_size)
 {
     cl_event ev;
     cl_int e = clEnqueueNDRangeKernel(m->q, k, dims, NULL, global, local, 0, NULL, &ev);
     if (e != CL_SUCCESS)
         return fail(err, err_size, "%s: clEnqueueNDRangeKernel: %d", what, (int)e);
-    return track(m, CAT_OTHER, ev, err, err_size);
+    return track(m, kind, ev, err, err_size);
 }
 
 #define ARG(k, i, v) clSetKernelArg(k, i, sizeof(v), &(v))
@@ -534,7 +542,7 @@ static int rms_norm(model *m, cl_mem x, int x_off, int x_stride, cl_mem y, int y
     ARG(k, 5, y_stride), ARG(k, 6, heads), ARG(k, 7, n), ARG(k, 8, w), ARG(k, 9, eps);
     ARG(k, 10, accumulate);
     size_t local = 64, global = (size_t)tokens * heads * local;
-    return launch(m, k, 1, &global, &local, "rms_norm", err, err_size);
+    return launch(m, k, 1, &global, &local, MT_NORM, "rms_norm", err, err_size);
 }
 
 static int rope(model *m, int tokens, int off, int heads, cl_mem freq, char *err, size_t err_size)
@@ -544,7 +552,7 @@ static int rope(model *m, int tokens, int off, int heads, cl_mem freq, char *err
     ARG(k, 0, m->qkv), ARG(k, 1, off), ARG(k, 2, stride), ARG(k, 3, d), ARG(k, 4, m->pos);
     ARG(k, 5, freq);
     size_t global[3] = {(size_t)d / 2, (size_t)heads, (size_t)tokens};
-    return launch(m, k, 3, global, NULL, "rope", err, err_size);
+    return launch(m, k, 3, global, NULL, MT_ROPE, "rope", err, err_size);
 }
 
 static int get_rows(model *m, cl_mem src, cl_mem idx, cl_mem dst, int rows, float scale,
@@ -554,24 +562,42 @@ static int get_rows(model *m, cl_mem src, cl_mem idx, cl_mem dst, int rows, floa
     int width = m->hp.n_embd;
     ARG(k, 0, src), ARG(k, 1, idx), ARG(k, 2, dst), ARG(k, 3, width), ARG(k, 4, scale);
     size_t global[2] = {(size_t)width, (size_t)rows};
-    return launch(m, k, 2, global, NULL, "get_rows", err, err_size);
+    return launch(m, k, 2, global, NULL, MT_ROWS, "get_rows", err, err_size);
 }
 
-/* C[T][n] = A[T][k] · W[n][k]^T (+ C when accumulate): a few rows by the one-pass
-   kernel (cl/ops/gemv.cl), more by CLBlast's SGEMM */
+/* C[T][n] = A[T][k] · W[n][k]^T (+ C when accumulate). On CPUs by cl/ops kernels (a
+   few rows: one pass over the weights; more: register blocks), elsewhere by CLBlast
+   (SGEMV for one row, SGEMM for more), whose kernels are tuned for GPUs. */
 static int gemm(model *m, cl_mem a, cl_mem w, cl_mem c, int t, int n, int k, int accumulate,
                 char *err, size_t err_size)
 {
-    if (t <= SMALL_T && k % 8 == 0) {
-        cl_kernel kr = m->k_gemv;
+    if (m->own_gemm && k % 8 == 0) {
+        const int small = t <= SMALL_T;
+        cl_kernel kr = small ? m->k_gemv : m->k_gemm;
         ARG(kr, 0, w), ARG(kr, 1, a), ARG(kr, 2, c), ARG(kr, 3, n), ARG(kr, 4, k), ARG(kr, 5, t);
         ARG(kr, 6, accumulate);
-        size_t local = 16, global = ((size_t)n + local - 1) / local * local;
+        size_t local[2] = {16, 1};
+        size_t global[2] = {((size_t)n + 15) / 16 * 16, 1};
+        if (!small) {
+            local[0] = 8;
+            global[0] = ((size_t)(n + GEMM_NR - 1) / GEMM_NR + local[0] - 1) / local[0] * local[0];
+            global[1] = (size_t)(t + GEMM_MR - 1) / GEMM_MR;
+        }
         cl_event ev;
-        cl_int e = clEnqueueNDRangeKernel(m->q, kr, 1, NULL, &global, &local, 0, NULL, &ev);
+        cl_int e = clEnqueueNDRangeKernel(m->q, kr, 2, NULL, global, local, 0, NULL, &ev);
         if (e != CL_SUCCESS)
-            return fail(err, err_size, "gemv_small: clEnqueueNDRangeKernel: %d", (int)e);
-        return track(m, CAT_GEMM, ev, err, err_size);
+            return fail(err, err_size, "%s: clEnqueueNDRangeKernel: %d",
+                        small ? "gemv_small" : "gemm_nt", (int)e);
+        return track(m, MT_GEMM, ev, err, err_size);
+    }
+    if (t == 1) {
+        cl_event ev = NULL;
+        CLBlastStatusCode s = CLBlastSgemv(CLBlastLayoutRowMajor, CLBlastTransposeNo, (size_t)n,
+                                           (size_t)k, 1.0f, w, 0, (size_t)k, a, 0, 1,
+                                           accumulate ? 1.0f : 0.0f, c, 0, 1, &m->q, &ev);
+        if (s != CLBlastSuccess)
+            return fail(err, err_size, "CLBlast SGEMV %dx%d: status %d", n, k, (int)s);
+        return ev ? track(m, MT_GEMM, ev, err, err_size) : 0;
     }
     cl_event ev = NULL;
     CLBlastStatusCode s = CLBlastSgemm(CLBlastLayoutRowMajor, CLBlastTransposeNo, CLBlastTransposeYes,
@@ -580,7 +606,7 @@ static int gemm(model *m, cl_mem a, cl_mem w, cl_mem c, int t, int n, int k, int
                                        &ev);
     if (s != CLBlastSuccess)
         return fail(err, err_size, "CLBlast SGEMM %dx%dx%d: status %d", t, n, k, (int)s);
-    return ev ? track(m, CAT_GEMM, ev, err, err_size) : 0;
+    return ev ? track(m, MT_GEMM, ev, err, err_size) : 0;
 }
 
 static int attend(model *m, int l, int n_entries, const swacl_batch_entry *entries, char *err,
@@ -596,7 +622,7 @@ static int attend(model *m, int l, int n_entries, const swacl_batch_entry *entri
         return fail(err, err_size, "attention at layer %d: %s: %s", l, swacl_status_string(s),
                     swacl_last_error(m->ctx));
     cl_event ev;
-    return swacl_last_event(m->ctx, &ev) == SWACL_OK ? track(m, CAT_ATTN, ev, err, err_size) : 0;
+    return swacl_last_event(m->ctx, &ev) == SWACL_OK ? track(m, MT_ATTN, ev, err, err_size) : 0;
 }
 
 static int layer_forward(model *m, int l, int T, int n_entries, const swacl_batch_entry *entries,
@@ -630,7 +656,7 @@ static int layer_forward(model *m, int l, int T, int n_entries, const swacl_batc
     cl_kernel k = m->k_glu;
     ARG(k, 0, m->gu), ARG(k, 1, m->act), ARG(k, 2, F);
     size_t global[2] = {(size_t)F, (size_t)T};
-    if (launch(m, k, 2, global, NULL, "glu", err, err_size))
+    if (launch(m, k, 2, global, NULL, MT_ACT, "glu", err, err_size))
         return -1;
     return gemma ? gemm(m, m->act, L->wdown, m->o, T, E, F, 0, err, err_size) ||
                        rms_norm(m, m->o, 0, E, m->x, 0, E, T, 1, E, L->post_ffw_norm, 1, err,
@@ -735,10 +761,13 @@ int model_forward(model *m, int n_entries, const swacl_batch_entry *entries,
     return rc;
 }
 
+const char *const model_time_names[MT_KINDS] = {"attention", "GEMM", "norms", "RoPE",
+                                                 "activation", "row gathers"};
+
 void model_times_read(model *m, model_times *out)
 {
-    out->attn_ms = m->ms[CAT_ATTN];
-    out->gemm_ms = m->ms[CAT_GEMM];
-    out->other_ms = m->ms[CAT_OTHER];
-    m->ms[0] = m->ms[1] = m->ms[2] = 0;
+    for (int i = 0; i < MT_KINDS; i++) {
+        out->ms[i] = m->ms[i];
+        m->ms[i] = 0;
+    }
 }

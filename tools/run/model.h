@@ -42,9 +42,11 @@ typedef struct model_options {
 } model_options;
 
 /* time spent on the device by kind of work since the last model_times_read */
+enum { MT_ATTN, MT_GEMM, MT_NORM, MT_ROPE, MT_ACT, MT_ROWS, MT_KINDS };
 typedef struct model_times {
-    double attn_ms, gemm_ms, other_ms;
+    double ms[MT_KINDS]; /* attention, projections, norms, RoPE, MLP activation, row gathers */
 } model_times;
+extern const char *const model_time_names[MT_KINDS];
 
 typedef struct model model;
 

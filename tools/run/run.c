@@ -353,16 +353,20 @@ int main(int argc, char **argv)
         for (int q = 0; q < P; q++)
             print_ids("generated ids: ", gen + (size_t)q * (a.n_gen + 1), n_out[q]);
     }
-    const double dev = tp.attn_ms + tp.gemm_ms + tp.other_ms + td.attn_ms + td.gemm_ms + td.other_ms;
+    double dev = 0, kind[MT_KINDS];
+    for (int i = 0; i < MT_KINDS; i++)
+        dev += kind[i] = tp.ms[i] + td.ms[i];
     fprintf(stderr, "swacl-run: %s, %s\n", di.name, di.platform);
     fprintf(stderr, "prefill: %d tokens x %d in %.3f s: %.1f tokens/s\n", n_prompt, P, t_prefill,
             n_prompt * P / t_prefill);
     fprintf(stderr, "decode: %d tokens in %d steps of batch <= %d in %.3f s: %.2f tokens/s\n",
             decoded, steps, P, t_decode, decoded > 0 ? decoded / t_decode : 0.0);
-    if (dev > 0)
-        fprintf(stderr, "device time: attention %.1f%%, GEMM %.1f%%, other %.1f%% (%.1f ms)\n",
-                100 * (tp.attn_ms + td.attn_ms) / dev, 100 * (tp.gemm_ms + td.gemm_ms) / dev,
-                100 * (tp.other_ms + td.other_ms) / dev, dev);
+    if (dev > 0) {
+        fprintf(stderr, "device time %.1f ms:", dev);
+        for (int i = 0; i < MT_KINDS; i++)
+            fprintf(stderr, "%s %s %.1f%%", i ? "," : "", model_time_names[i], 100 * kind[i] / dev);
+        fprintf(stderr, "\n");
+    }
     const size_t kv1 = model_kv_bytes(m);
     fprintf(stderr, "KV cache: %zu bytes at start, %zu at the end; weights %zu bytes on the device\n",
             kv0, kv1, model_weight_bytes(m));
