@@ -341,6 +341,7 @@ int main(int argc, char **argv)
     model_times_read(m, &td);
     if (!a.bench)
         printf("\n");
+    fflush(stdout);
     for (int q = 1; q < P && !a.bench; q++) {
         printf("--- sequence %d:", q);
         for (int i = 0; i < n_out[q]; i++)
@@ -353,6 +354,7 @@ int main(int argc, char **argv)
         for (int q = 0; q < P; q++)
             print_ids("generated ids: ", gen + (size_t)q * (a.n_gen + 1), n_out[q]);
     }
+    fflush(stdout);
     double dev = 0, kind[MT_KINDS];
     for (int i = 0; i < MT_KINDS; i++)
         dev += kind[i] = tp.ms[i] + td.ms[i];
