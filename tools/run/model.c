@@ -288,10 +288,16 @@ static int build_ops(model *m, char *err, size_t err_size)
     return e == CL_SUCCESS ? 0 : fail(err, err_size, "model kernels: clCreateKernel: %d", (int)e);
 }
 
+/* an activation buffer, zeroed: CLBlast reads C even with beta = 0, so whatever a fresh
+   buffer holds (NaN bit patterns included) would leak into the result */
 static int scratch(model *m, size_t floats, cl_mem *out, char *err, size_t err_size)
 {
     cl_int e;
+    const float zero = 0.0f;
     *out = clCreateBuffer(m->cl, CL_MEM_READ_WRITE, floats * sizeof(float), NULL, &e);
+    if (e == CL_SUCCESS)
+        e = clEnqueueFillBuffer(m->q, *out, &zero, sizeof zero, 0, floats * sizeof(float), 0, NULL,
+                                NULL);
     return e == CL_SUCCESS ? 0
                            : fail(err, err_size, "device buffer of %zu bytes: OpenCL error %d",
                                   floats * sizeof(float), (int)e);

@@ -1,15 +1,17 @@
-/* model_gemma3.c (ctest test_dev_model_gemma3) — the whole model on the device against Hugging Face
- * transformers (tests/data/gemma3_270m_logits.txt, made by
- * tools/run/make_logits_fixtures.py from the same GGUF, fp32, eager attention), on a
- * prompt longer than the 512-token sliding window:
- *   - the tokenizer gives transformers' prompt ids;
- *   - decode: the prompt as chunked prefill, then 64 greedy steps; every step's
- *     argmax is transformers' greedy token and its logits at transformers' top 16
- *     ids are within tolerance;
+/* model_vs_hf.c — a whole model on the device against Hugging Face transformers.
+ * Usage: model_vs_hf MODEL.gguf FIXTURE CHUNK [PROMPT.txt]
+ * The fixture (tools/run/make_logits_fixtures.py for Gemma 3 270M,
+ * make_tiny_fixtures.py for the tiny models) holds transformers' prompt ids, its
+ * greedy continuation and its top 16 logits at each generated position (fp32, eager
+ * attention, the same weights). Checks, on prompts longer than the sliding window:
+ *   - the tokenizer gives transformers' prompt ids (when PROMPT.txt is given);
+ *   - decode: the prompt as chunked prefill (CHUNK tokens per forward), then greedy
+ *     steps; every step's argmax is transformers' token and its logits at
+ *     transformers' top ids are within tolerance;
  *   - prefill: a second sequence takes prompt and continuation as chunks and returns
- *     the logits of every row; the same logits are checked there;
+ *     the logits of every row of the last one; the same logits are checked there;
  *   - the KV cache's device bytes never change.
- * Skipped (exit 77) without the model (tools/run/get-gemma3-270m.sh fetches it). */
+ * Exit 77 (skipped) without the model file or an OpenCL device. */
 #include "gguf.h"
 #include "model.h"
 #include "tokenizer.h"
@@ -20,13 +22,13 @@
 #include <string.h>
 
 /* Logits are compared where transformers ranks a token among its top 16. Both sides
- * run fp32 on the same dequantised weights and differ only in summation order, over
- * 18 layers: |ours - theirs| <= ABS_TOL + REL_TOL * |theirs| */
+ * run fp32 on the same dequantised weights and differ only in summation order:
+ * |ours - theirs| <= ABS_TOL + REL_TOL * |theirs|. (A sliding window one token short
+ * exceeds it on Gemma 3 270M by 1.7x; correct runs stay under 1% of it.) */
 #define ABS_TOL 0.002
 #define REL_TOL 0.0002
 #define TOP 16
 #define MAX_POS 128
-#define CHUNK 64 /* prefill chunk: the prompt crosses the window in several chunks */
 
 typedef struct fixture {
     int n_prompt, n_greedy, n_pos;
@@ -111,6 +113,8 @@ static int32_t argmax(const float *l, int n)
     return b;
 }
 
+static int CHUNK = 64; /* prefill chunk (argument) */
+
 /* prefill of n tokens of seq in CHUNK pieces; all_rows logits for the last chunk only */
 static int prefill(model *m, int seq, const int32_t *ids, int n, float *logits, int all_rows)
 {
@@ -126,9 +130,13 @@ static int prefill(model *m, int seq, const int32_t *ids, int n, float *logits, 
     return 0;
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
-    const char *path = SWACL_MODEL_DIR "/gemma-3-270m-q4_k_m.gguf";
+    if (argc < 4 || argc > 5 || (CHUNK = atoi(argv[3])) < 1) {
+        printf("usage: model_vs_hf MODEL.gguf FIXTURE CHUNK [PROMPT.txt]\n");
+        return 2;
+    }
+    const char *path = argv[1];
     FILE *probe = fopen(path, "rb");
     if (!probe) {
         printf("skipped: no %s (tools/run/get-gemma3-270m.sh fetches it)\n", path);
@@ -136,31 +144,34 @@ int main(void)
     }
     fclose(probe);
     static fixture fx;
-    if (read_fixture(SWACL_TEST_DATA "/gemma3_270m_logits.txt", &fx)) {
-        printf("FAIL: cannot read the fixture\n");
+    if (read_fixture(argv[2], &fx)) {
+        printf("FAIL: cannot read the fixture %s\n", argv[2]);
         return 1;
     }
     char err[512];
     gguf_file f;
-    tokenizer *tok = NULL;
-    if (gguf_open(path, &f, err, sizeof err) || tok_load(&f, &tok, err, sizeof err)) {
+    if (gguf_open(path, &f, err, sizeof err)) {
         printf("FAIL: %s\n", err);
         return 1;
     }
     int fails = 0;
     /* the prompt text tokenizes to transformers' ids */
     static char text[1 << 16];
-    FILE *pf = fopen(SWACL_TEST_DATA "/gemma3_270m_prompt.txt", "rb");
-    size_t len = pf ? fread(text, 1, sizeof text, pf) : 0;
-    if (pf)
-        fclose(pf);
-    if (len && text[len - 1] == '\n')
-        len--;
-    static int32_t ids[1 << 14];
-    const int n = tok_encode(tok, text, len, 1, ids, 1 << 14);
-    if (n != fx.n_prompt || memcmp(ids, fx.prompt, (size_t)n * sizeof *ids)) {
-        printf("FAIL: the prompt gives %d ids, transformers %d (or other ids)\n", n, fx.n_prompt);
-        fails++;
+    FILE *pf = argc == 5 ? fopen(argv[4], "rb") : NULL;
+    if (argc == 5) {
+        tokenizer *tok = NULL;
+        size_t len = pf ? fread(text, 1, sizeof text, pf) : 0;
+        if (pf)
+            fclose(pf);
+        if (len && text[len - 1] == '\n')
+            len--;
+        static int32_t ids[1 << 14];
+        const int n = tok_load(&f, &tok, err, sizeof err) ? -1 : tok_encode(tok, text, len, 1, ids, 1 << 14);
+        if (n != fx.n_prompt || memcmp(ids, fx.prompt, (size_t)n * sizeof *ids)) {
+            printf("FAIL: the prompt gives %d ids, transformers %d (or other ids)\n", n, fx.n_prompt);
+            fails++;
+        }
+        tok_free(tok);
     }
 
     swacl_context_options co = {0};
@@ -173,7 +184,7 @@ int main(void)
     model_options mo = {0};
     mo.max_seqs = 2;
     mo.max_context = fx.n_prompt + fx.n_greedy;
-    mo.max_tokens = CHUNK;
+    mo.max_tokens = CHUNK > fx.n_pos ? CHUNK : fx.n_pos;
     model *m;
     if (model_load(ctx, &f, &mo, &m, err, sizeof err)) {
         printf("FAIL: %s\n", err);
@@ -181,7 +192,7 @@ int main(void)
     }
     const int V = model_hp(m)->n_vocab;
     const size_t kv0 = model_kv_bytes(m);
-    float *logits = malloc((size_t)CHUNK * V * sizeof *logits);
+    float *logits = malloc((size_t)mo.max_tokens * V * sizeof *logits);
 
     /* decode path: free-running greedy from the prompt */
     int dec_fail = prefill(m, 0, fx.prompt, fx.n_prompt, logits, 0);
@@ -211,7 +222,7 @@ int main(void)
     const int n_all = fx.n_prompt + fx.n_greedy - 1, first = fx.pos[0];
     /* positions [0, first) first, then [first, n_all) as one chunk whose rows all give logits */
     int pre_fail = prefill(m, 1, all, first, logits, 0);
-    if (!pre_fail && n_all - first <= CHUNK) {
+    if (!pre_fail && n_all - first <= mo.max_tokens) {
         swacl_batch_entry e = {1, n_all - first};
         if (model_forward(m, 1, &e, all + first, 1, logits, err, sizeof err)) {
             printf("FAIL: forward: %s\n", err);
@@ -220,7 +231,7 @@ int main(void)
         for (int i = 0; !pre_fail && i < fx.n_pos; i++)
             pre_fail |= check_logits(&fx, i, logits + (size_t)(fx.pos[i] - first) * V, "prefill");
     } else if (!pre_fail) {
-        printf("FAIL: the checked positions do not fit one chunk of %d\n", CHUNK);
+        printf("FAIL: the checked positions do not fit one forward of %d\n", mo.max_tokens);
         pre_fail = 1;
     }
     fails += pre_fail;
@@ -235,7 +246,6 @@ int main(void)
     free(logits);
     model_free(m);
     swacl_context_destroy(ctx);
-    tok_free(tok);
     gguf_close(&f);
     return fails ? 1 : 0;
 }
