@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """make_tiny_fixtures.py — tiny random-initialised models (width 64, a few layers,
-window 8, vocabulary 256) built in Hugging Face transformers, written as GGUF files
+window 8, a vocabulary of three control pieces and the 256 byte pieces, so that
+swacl-run takes any text) built in Hugging Face transformers, written as GGUF files
 the way llama.cpp's converter lays them out (names, Llama's pairwise Q/K rows,
 Gemma's 1 + w norms), with transformers' own logits on a fixed token sequence.
 They let the tests cover architectures without a download. Optional tooling, never
@@ -26,7 +27,7 @@ from gguf.quants import dequantize, quantize
 STEPS = 16
 TOP = 16
 PROMPT = 40
-COMMON = dict(vocab_size=256, hidden_size=64, intermediate_size=128, num_attention_heads=2,
+COMMON = dict(vocab_size=259, hidden_size=64, intermediate_size=128, num_attention_heads=2,
               num_key_value_heads=1, head_dim=32, max_position_embeddings=256,
               initializer_range=0.3, sliding_window=8)
 
@@ -115,6 +116,16 @@ def write_gguf(path, arch, model):
     if arch == "gemma2":
         w.add_float32(f"{arch}.attn_logit_softcapping", cfg.attn_logit_softcapping)
         w.add_float32(f"{arch}.final_logit_softcapping", cfg.final_logit_softcapping)
+    # <unk>, <s>, </s>, then <0x00> .. <0xFF>: any text encodes as its bytes
+    w.add_tokenizer_model("llama")
+    w.add_token_list(["<unk>", "<s>", "</s>"] + [f"<0x{b:02X}>" for b in range(256)])
+    w.add_token_scores([0.0] * 259)
+    w.add_token_types([2, 3, 3] + [6] * 256)
+    w.add_unk_token_id(0)
+    w.add_bos_token_id(1)
+    w.add_eos_token_id(2)
+    w.add_add_bos_token(True)
+    w.add_add_space_prefix(False)
     state = model.state_dict()
     for name, out, qtype in gguf_tensors(arch, model):
         a = state[name].detach().float().numpy().copy()
