@@ -1,50 +1,46 @@
-/* gemm.cl — projections on CPUs: C[t][n] = A[t][k] · W[n][k]^T (+ C when accumulate),
- * A and W both contiguous along k (activations by tokens, GGUF weights by output
- * feature). CPU OpenCL drivers run CLBlast's kernels far below the FMA rate; these
- * keep the inner loop in vector registers: each work-item holds a block of
- * GEMM_MR rows of A by GEMM_NR rows of W as float8 partial sums and walks k eight
- * at a time, so every load feeds GEMM_MR or GEMM_NR FMAs. k is a multiple of 8.
- * Work-item (j, i): rows i*GEMM_MR.., features j*GEMM_NR.. (edges clamped, not
- * stored). The arguments come in gemv_small's order. */
-#define GEMM_MR 4
-#define GEMM_NR 4
+/* gemm.cl — projections with many rows on CPUs (prefill): C[t][n] = A[t][k] · W[n][k]^T
+ * (+ C when accumulate). CPU OpenCL drivers run CLBlast's kernels far below the FMA
+ * rate. Here the weights are first turned to wt[k][ldw] (features contiguous, ldw a
+ * multiple of 16, the padding zero) by transpose_pad, and each work-item of gemm_tn
+ * keeps six rows by sixteen features in registers, walking k: one vector load of
+ * weights feeds six broadcast multiply-adds. The six sums are named variables, not an
+ * array: PoCL keeps those in registers (3x faster, measured). Rows past t repeat
+ * the last and are not stored. Work-item (j, i): features 16j.., rows 6i... */
 
-static float hsum8(float8 v)
+/* wt[p][i] = w[i][p] for i < n, 0 for n <= i < ldw. Work-item (i, p). */
+__kernel void transpose_pad(__global const float *w, __global float *wt, int n, int k, int ldw)
 {
-    const float4 s = v.lo + v.hi;
-    return (s.x + s.y) + (s.z + s.w);
+    const int i = get_global_id(0), p = get_global_id(1);
+    wt[(size_t)p * ldw + i] = i < n ? w[(size_t)i * k + p] : 0.0f;
 }
 
-__kernel void gemm_nt(__global const float *w, __global const float *a, __global float *c,
-                      int n, int k, int t, int accumulate)
+#define GEMM_ROW(r) __global const float *a##r = a + (size_t)min(i0 + r, t - 1) * k
+#define GEMM_STEP(r) c##r = fma((float16)(a##r[p]), w, c##r)
+#define GEMM_STORE(r)                                                                       \
+    if (i0 + r < t) {                                                                       \
+        __global float *o = c + (size_t)(i0 + r) * n + j0;                                  \
+        if (j0 + 16 <= n) {                                                                 \
+            vstore16(accumulate ? c##r + vload16(0, o) : c##r, 0, o);                      \
+        } else {                                                                            \
+            float lanes[16];                                                                \
+            vstore16(c##r, 0, lanes);                                                       \
+            for (int q = 0; j0 + q < n; q++)                                                \
+                o[q] = accumulate ? o[q] + lanes[q] : lanes[q];                             \
+        }                                                                                   \
+    }
+
+__kernel void gemm_tn(__global const float *wt, __global const float *a, __global float *c,
+                      int n, int k, int t, int accumulate, int ldw)
 {
-    const int j0 = get_global_id(0) * GEMM_NR, i0 = get_global_id(1) * GEMM_MR;
+    const int j0 = get_global_id(0) * 16, i0 = get_global_id(1) * 6;
     if (j0 >= n || i0 >= t)
         return;
-    __global const float *ar[GEMM_MR];
-    __global const float *wr[GEMM_NR];
-    for (int r = 0; r < GEMM_MR; r++)
-        ar[r] = a + (size_t)min(i0 + r, t - 1) * k;
-    for (int q = 0; q < GEMM_NR; q++)
-        wr[q] = w + (size_t)min(j0 + q, n - 1) * k;
-    float8 acc[GEMM_MR][GEMM_NR];
-    for (int r = 0; r < GEMM_MR; r++)
-        for (int q = 0; q < GEMM_NR; q++)
-            acc[r][q] = (float8)(0.0f);
-    for (int p = 0; p < k / 8; p++) {
-        float8 wv[GEMM_NR];
-        for (int q = 0; q < GEMM_NR; q++)
-            wv[q] = vload8(p, wr[q]);
-        for (int r = 0; r < GEMM_MR; r++) {
-            const float8 av = vload8(p, ar[r]);
-            for (int q = 0; q < GEMM_NR; q++)
-                acc[r][q] = fma(av, wv[q], acc[r][q]);
-        }
+    GEMM_ROW(0); GEMM_ROW(1); GEMM_ROW(2); GEMM_ROW(3); GEMM_ROW(4); GEMM_ROW(5);
+    float16 c0 = 0.0f, c1 = 0.0f, c2 = 0.0f, c3 = 0.0f, c4 = 0.0f, c5 = 0.0f;
+    __global const float *wp = wt + j0;
+    for (int p = 0; p < k; p++, wp += ldw) {
+        const float16 w = vload16(0, wp);
+        GEMM_STEP(0); GEMM_STEP(1); GEMM_STEP(2); GEMM_STEP(3); GEMM_STEP(4); GEMM_STEP(5);
     }
-    for (int r = 0; r < GEMM_MR && i0 + r < t; r++)
-        for (int q = 0; q < GEMM_NR && j0 + q < n; q++) {
-            __global float *out = c + (size_t)(i0 + r) * n + j0 + q;
-            const float s = hsum8(acc[r][q]);
-            *out = accumulate ? *out + s : s;
-        }
+    GEMM_STORE(0) GEMM_STORE(1) GEMM_STORE(2) GEMM_STORE(3) GEMM_STORE(4) GEMM_STORE(5)
 }

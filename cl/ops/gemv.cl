@@ -1,4 +1,5 @@
-/* gemv.cl — a projection for a few rows (decode steps, the rows that need logits):
+/* gemv.cl — a projection for a few rows (decode steps, the rows that need logits),
+ * on CPUs:
  * y[r][i] = sum_j w[i][j] * x[r][j] (+ y[r][i] when accumulate), for r < t <= SMALL_T,
  * w [n][k] row-major. Each weight row is read once, for all t rows of x, which stay
  * in cache: the cost is one pass over the weights, as a matrix-vector product.

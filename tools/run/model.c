@@ -19,10 +19,8 @@
 struct run_ops_source { const char *name; const char *text; size_t size; };
 extern const struct run_ops_source run_ops_sources[];
 
-#define LOGIT_ROWS 32 /* rows of logits computed per GEMM (bounds that buffer) */
-#define SMALL_T 8     /* rows up to which projections take gemv_small (cl/ops/gemv.cl) */
-#define GEMM_MR 4     /* gemm_nt's block (cl/ops/gemm.cl) */
-#define GEMM_NR 4
+#define LOGIT_ROWS 32 /* most rows of logits per projection (bounds that buffer) */
+#define SMALL_T 8     /* rows up to which the CPU projections take gemv_small */
 
 typedef struct layer_w {
     cl_mem attn_norm, wqkv, q_norm, k_norm, wo, post_attn_norm;
@@ -37,14 +35,18 @@ struct model {
     cl_context cl;
     cl_command_queue q;
     cl_program prog;
-    cl_kernel k_norm, k_rope, k_glu, k_rows, k_gemv, k_gemm;
-    int own_gemm; /* projections by cl/ops kernels (CPUs), else CLBlast */
+    cl_kernel k_norm, k_rope, k_rope_table, k_glu, k_rows, k_gemv, k_transpose, k_gemm;
+    int own_gemm;      /* projections by cl/ops kernels (CPUs), else CLBlast */
+    cl_mem wt;         /* own_gemm: a layer matrix transposed, for gemm_tn */
+    size_t wt_floats;
+    int logit_rows;    /* rows of logits per projection */
     swacl_cache *cache;
     layer_w *layers;
     cl_mem tok_embd, out_norm, out_w; /* out_w may be tok_embd (tied) */
     cl_mem inv_freq_global, inv_freq_local;
     /* activations for max_tokens rows */
     cl_mem x, hn, qkv, attn, o, gu, act, ids, pos, lrows, lx, logits;
+    cl_mem cs_global, cs_local; /* this forward's RoPE cosines and sines per base */
     int32_t *h_ids, *h_pos, *h_rows; /* host staging, alive until the forward ends */
     size_t weight_bytes;
     /* the forward's commands and their kinds, for the time split */
@@ -278,13 +280,17 @@ static int build_ops(model *m, char *err, size_t err_size)
     if (e == CL_SUCCESS)
         m->k_rope = clCreateKernel(m->prog, "rope_half", &e);
     if (e == CL_SUCCESS)
+        m->k_rope_table = clCreateKernel(m->prog, "rope_table", &e);
+    if (e == CL_SUCCESS)
         m->k_glu = clCreateKernel(m->prog, gelu ? "glu_gelu_tanh" : "glu_silu", &e);
     if (e == CL_SUCCESS)
         m->k_rows = clCreateKernel(m->prog, "get_rows", &e);
     if (e == CL_SUCCESS)
         m->k_gemv = clCreateKernel(m->prog, "gemv_small", &e);
     if (e == CL_SUCCESS)
-        m->k_gemm = clCreateKernel(m->prog, "gemm_nt", &e);
+        m->k_transpose = clCreateKernel(m->prog, "transpose_pad", &e);
+    if (e == CL_SUCCESS)
+        m->k_gemm = clCreateKernel(m->prog, "gemm_tn", &e);
     return e == CL_SUCCESS ? 0 : fail(err, err_size, "model kernels: clCreateKernel: %d", (int)e);
 }
 
@@ -417,12 +423,25 @@ int model_load(swacl_context *ctx, const gguf_file *f, const model_options *opt,
         make_cache(m, err, err_size))
         goto bad;
     const size_t T = (size_t)opt->max_tokens, QS = (size_t)(H + 2 * K) * D;
+    /* the CPU projections: the largest layer matrix transposed (ld * k); logits of
+       up to SMALL_T rows, one pass over the embeddings each */
+    const size_t pad16[4][2] = {{QS, (size_t)E}, {(size_t)E, (size_t)H * D},
+                                {(size_t)2 * F, (size_t)E}, {(size_t)E, (size_t)F}};
+    for (int i = 0; i < 4; i++) {
+        const size_t fl = (pad16[i][0] + 15) / 16 * 16 * pad16[i][1];
+        if (fl > m->wt_floats)
+            m->wt_floats = fl;
+    }
+    m->logit_rows = m->own_gemm ? SMALL_T : LOGIT_ROWS;
     if (scratch(m, T * E, &m->x, err, err_size) || scratch(m, T * E, &m->hn, err, err_size) ||
         scratch(m, T * QS, &m->qkv, err, err_size) ||
         scratch(m, T * H * D, &m->attn, err, err_size) ||
         scratch(m, T * E, &m->o, err, err_size) || scratch(m, T * 2 * F, &m->gu, err, err_size) ||
         scratch(m, T * F, &m->act, err, err_size) || scratch(m, T, &m->ids, err, err_size) ||
         scratch(m, T, &m->pos, err, err_size) || scratch(m, T, &m->lrows, err, err_size) ||
+        scratch(m, T * D, &m->cs_global, err, err_size) ||
+        scratch(m, T * D, &m->cs_local, err, err_size) ||
+        (m->own_gemm && scratch(m, m->wt_floats, &m->wt, err, err_size)) ||
         scratch(m, (size_t)LOGIT_ROWS * E, &m->lx, err, err_size) ||
         scratch(m, (size_t)LOGIT_ROWS * V, &m->logits, err, err_size))
         goto bad;
@@ -471,10 +490,12 @@ void model_free(model *m)
     free(m->layers);
     cl_mem *bufs[] = {&m->tok_embd, &m->out_norm, &m->out_w, &m->inv_freq_global,
                       &m->inv_freq_local, &m->x, &m->hn, &m->qkv, &m->attn, &m->o, &m->gu,
-                      &m->act, &m->ids, &m->pos, &m->lrows, &m->lx, &m->logits};
+                      &m->act, &m->ids, &m->pos, &m->lrows, &m->lx, &m->logits, &m->wt,
+                      &m->cs_global, &m->cs_local};
     for (size_t i = 0; i < sizeof bufs / sizeof *bufs; i++)
         release(bufs[i]);
-    cl_kernel ks[] = {m->k_norm, m->k_rope, m->k_glu, m->k_rows, m->k_gemv, m->k_gemm};
+    cl_kernel ks[] = {m->k_norm, m->k_rope,      m->k_rope_table, m->k_glu,
+                      m->k_rows, m->k_gemv, m->k_transpose, m->k_gemm};
     for (size_t i = 0; i < sizeof ks / sizeof *ks; i++)
         if (ks[i])
             clReleaseKernel(ks[i]);
@@ -551,12 +572,21 @@ static int rms_norm(model *m, cl_mem x, int x_off, int x_stride, cl_mem y, int y
     return launch(m, k, 1, &global, &local, MT_NORM, "rms_norm", err, err_size);
 }
 
-static int rope(model *m, int tokens, int off, int heads, cl_mem freq, char *err, size_t err_size)
+/* the cosines and sines of this forward's positions for one RoPE base */
+static int rope_table(model *m, int tokens, cl_mem inv_freq, cl_mem cs, char *err, size_t err_size)
+{
+    cl_kernel k = m->k_rope_table;
+    int half = m->hp.head_dim / 2;
+    ARG(k, 0, m->pos), ARG(k, 1, inv_freq), ARG(k, 2, cs), ARG(k, 3, half);
+    size_t global[2] = {(size_t)half, (size_t)tokens};
+    return launch(m, k, 2, global, NULL, MT_ROPE, "rope_table", err, err_size);
+}
+
+static int rope(model *m, int tokens, int off, int heads, cl_mem cs, char *err, size_t err_size)
 {
     cl_kernel k = m->k_rope;
     int stride = (m->hp.n_head + 2 * m->hp.n_kv_head) * m->hp.head_dim, d = m->hp.head_dim;
-    ARG(k, 0, m->qkv), ARG(k, 1, off), ARG(k, 2, stride), ARG(k, 3, d), ARG(k, 4, m->pos);
-    ARG(k, 5, freq);
+    ARG(k, 0, m->qkv), ARG(k, 1, off), ARG(k, 2, stride), ARG(k, 3, d), ARG(k, 4, cs);
     size_t global[3] = {(size_t)d / 2, (size_t)heads, (size_t)tokens};
     return launch(m, k, 3, global, NULL, MT_ROPE, "rope", err, err_size);
 }
@@ -571,29 +601,37 @@ static int get_rows(model *m, cl_mem src, cl_mem idx, cl_mem dst, int rows, floa
     return launch(m, k, 2, global, NULL, MT_ROWS, "get_rows", err, err_size);
 }
 
-/* C[T][n] = A[T][k] · W[n][k]^T (+ C when accumulate). On CPUs by cl/ops kernels (a
-   few rows: one pass over the weights; more: register blocks), elsewhere by CLBlast
-   (SGEMV for one row, SGEMM for more), whose kernels are tuned for GPUs. */
+/* C[T][n] = A[T][k] · W[n][k]^T (+ C when accumulate). On CPUs by cl/ops kernels: up
+   to SMALL_T rows in one pass over the weights (gemv.cl), more through a transposed
+   copy of the weights (gemm.cl). Elsewhere by CLBlast (SGEMV for one row, SGEMM for
+   more), whose kernels are tuned for GPUs. */
 static int gemm(model *m, cl_mem a, cl_mem w, cl_mem c, int t, int n, int k, int accumulate,
                 char *err, size_t err_size)
 {
-    if (m->own_gemm && k % 8 == 0) {
-        const int small = t <= SMALL_T;
+    const int ld = (n + 15) / 16 * 16;
+    const int small = t <= SMALL_T && k % 8 == 0;
+    if (m->own_gemm && (small || (size_t)ld * k <= m->wt_floats)) {
+        cl_event ev;
+        cl_int e = CL_SUCCESS;
+        size_t local[2] = {16, 1}, global[2] = {((size_t)n + 15) / 16 * 16, 1};
+        if (!small) {
+            cl_kernel tr = m->k_transpose;
+            ARG(tr, 0, w), ARG(tr, 1, m->wt), ARG(tr, 2, n), ARG(tr, 3, k), ARG(tr, 4, ld);
+            size_t tg[2] = {(size_t)ld, (size_t)k};
+            if (launch(m, tr, 2, tg, NULL, MT_GEMM, "transpose_pad", err, err_size))
+                return -1;
+            w = m->wt;
+            local[0] = 1;
+            global[0] = (size_t)ld / 16;
+            global[1] = (size_t)(t + 5) / 6;
+        }
         cl_kernel kr = small ? m->k_gemv : m->k_gemm;
         ARG(kr, 0, w), ARG(kr, 1, a), ARG(kr, 2, c), ARG(kr, 3, n), ARG(kr, 4, k), ARG(kr, 5, t);
-        ARG(kr, 6, accumulate);
-        size_t local[2] = {16, 1};
-        size_t global[2] = {((size_t)n + 15) / 16 * 16, 1};
-        if (!small) {
-            local[0] = 8;
-            global[0] = ((size_t)(n + GEMM_NR - 1) / GEMM_NR + local[0] - 1) / local[0] * local[0];
-            global[1] = (size_t)(t + GEMM_MR - 1) / GEMM_MR;
-        }
-        cl_event ev;
-        cl_int e = clEnqueueNDRangeKernel(m->q, kr, 2, NULL, global, local, 0, NULL, &ev);
+        ARG(kr, 6, accumulate), ARG(kr, 7, ld);
+        e = clEnqueueNDRangeKernel(m->q, kr, 2, NULL, global, local, 0, NULL, &ev);
         if (e != CL_SUCCESS)
             return fail(err, err_size, "%s: clEnqueueNDRangeKernel: %d",
-                        small ? "gemv_small" : "gemm_nt", (int)e);
+                        small ? "gemv_small" : "gemm_tn", (int)e);
         return track(m, MT_GEMM, ev, err, err_size);
     }
     if (t == 1) {
@@ -638,7 +676,7 @@ static int layer_forward(model *m, int l, int T, int n_entries, const swacl_batc
     const layer_w *L = &m->layers[l];
     const int E = hp->n_embd, D = hp->head_dim, H = hp->n_head, K = hp->n_kv_head, F = hp->n_ff;
     const int QS = (H + 2 * K) * D, gemma = hp->arch != ARCH_LLAMA;
-    cl_mem freq = L->sliding ? m->inv_freq_local : m->inv_freq_global;
+    cl_mem cs = L->sliding ? m->cs_local : m->cs_global;
     if (rms_norm(m, m->x, 0, E, m->hn, 0, E, T, 1, E, L->attn_norm, 0, err, err_size) ||
         gemm(m, m->hn, L->wqkv, m->qkv, T, QS, E, 0, err, err_size))
         return -1;
@@ -647,7 +685,7 @@ static int layer_forward(model *m, int l, int T, int n_entries, const swacl_batc
                                err, err_size)))
         return -1;
     if (m->opt.stream_window <= 0 &&
-        (rope(m, T, 0, H, freq, err, err_size) || rope(m, T, H * D, K, freq, err, err_size)))
+        (rope(m, T, 0, H, cs, err, err_size) || rope(m, T, H * D, K, cs, err, err_size)))
         return -1;
     if (attend(m, l, n_entries, entries, err, err_size))
         return -1;
@@ -670,13 +708,13 @@ static int layer_forward(model *m, int l, int T, int n_entries, const swacl_batc
                  : gemm(m, m->act, L->wdown, m->x, T, E, F, 1, err, err_size);
 }
 
-/* logits of the rows listed in h_rows[0..R), LOGIT_ROWS at a time, to host */
+/* logits of the rows listed in h_rows[0..R), logit_rows at a time, to host */
 static int logits_out(model *m, int R, float *logits, char *err, size_t err_size)
 {
     const model_hparams *hp = &m->hp;
     const int E = hp->n_embd, V = hp->n_vocab;
-    for (int r0 = 0; r0 < R; r0 += LOGIT_ROWS) {
-        const int n = R - r0 < LOGIT_ROWS ? R - r0 : LOGIT_ROWS;
+    for (int r0 = 0; r0 < R; r0 += m->logit_rows) {
+        const int n = R - r0 < m->logit_rows ? R - r0 : m->logit_rows;
         cl_int e = clEnqueueWriteBuffer(m->q, m->lrows, CL_FALSE, 0, (size_t)n * sizeof(int32_t),
                                         m->h_rows + r0, 0, NULL, NULL);
         if (e != CL_SUCCESS)
@@ -756,6 +794,9 @@ int model_forward(model *m, int n_entries, const swacl_batch_entry *entries,
     int rc = e == CL_SUCCESS ? 0 : fail(err, err_size, "token upload: OpenCL error %d", (int)e);
     if (!rc)
         rc = get_rows(m, m->tok_embd, m->ids, m->x, T, hp->embd_scale, err, err_size);
+    if (!rc && m->opt.stream_window <= 0)
+        rc = rope_table(m, T, m->inv_freq_global, m->cs_global, err, err_size) ||
+             rope_table(m, T, m->inv_freq_local, m->cs_local, err, err_size);
     for (int l = 0; !rc && l < hp->n_layers; l++)
         rc = layer_forward(m, l, T, n_entries, entries, err, err_size);
     if (!rc)
