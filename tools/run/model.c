@@ -20,7 +20,7 @@ struct run_ops_source { const char *name; const char *text; size_t size; };
 extern const struct run_ops_source run_ops_sources[];
 
 #define LOGIT_ROWS 32 /* most rows of logits per projection (bounds that buffer) */
-#define SMALL_T 8     /* rows up to which the CPU projections take gemv_small */
+#define SMALL_T 8     /* rows up to which the CPU projections take gemv_1 / gemv_8 */
 
 typedef struct layer_w {
     cl_mem attn_norm, wqkv, q_norm, k_norm, wo, post_attn_norm;
@@ -35,7 +35,7 @@ struct model {
     cl_context cl;
     cl_command_queue q;
     cl_program prog;
-    cl_kernel k_norm, k_rope, k_rope_table, k_glu, k_rows, k_gemv, k_transpose, k_gemm;
+    cl_kernel k_norm, k_rope, k_rope_table, k_glu, k_rows, k_gemv1, k_gemv8, k_transpose, k_gemm;
     int own_gemm;      /* projections by cl/ops kernels (CPUs), else CLBlast */
     cl_mem wt;         /* own_gemm: a layer matrix transposed, for gemm_tn */
     size_t wt_floats;
@@ -286,7 +286,9 @@ static int build_ops(model *m, char *err, size_t err_size)
     if (e == CL_SUCCESS)
         m->k_rows = clCreateKernel(m->prog, "get_rows", &e);
     if (e == CL_SUCCESS)
-        m->k_gemv = clCreateKernel(m->prog, "gemv_small", &e);
+        m->k_gemv1 = clCreateKernel(m->prog, "gemv_1", &e);
+    if (e == CL_SUCCESS)
+        m->k_gemv8 = clCreateKernel(m->prog, "gemv_8", &e);
     if (e == CL_SUCCESS)
         m->k_transpose = clCreateKernel(m->prog, "transpose_pad", &e);
     if (e == CL_SUCCESS)
@@ -495,7 +497,7 @@ void model_free(model *m)
     for (size_t i = 0; i < sizeof bufs / sizeof *bufs; i++)
         release(bufs[i]);
     cl_kernel ks[] = {m->k_norm, m->k_rope,      m->k_rope_table, m->k_glu,
-                      m->k_rows, m->k_gemv, m->k_transpose, m->k_gemm};
+                      m->k_rows, m->k_gemv1,    m->k_gemv8,      m->k_transpose, m->k_gemm};
     for (size_t i = 0; i < sizeof ks / sizeof *ks; i++)
         if (ks[i])
             clReleaseKernel(ks[i]);
@@ -625,13 +627,13 @@ static int gemm(model *m, cl_mem a, cl_mem w, cl_mem c, int t, int n, int k, int
             global[0] = (size_t)ld / 16;
             global[1] = (size_t)(t + 5) / 6;
         }
-        cl_kernel kr = small ? m->k_gemv : m->k_gemm;
+        cl_kernel kr = !small ? m->k_gemm : t == 1 && k % 32 == 0 ? m->k_gemv1 : m->k_gemv8;
         ARG(kr, 0, w), ARG(kr, 1, a), ARG(kr, 2, c), ARG(kr, 3, n), ARG(kr, 4, k), ARG(kr, 5, t);
         ARG(kr, 6, accumulate), ARG(kr, 7, ld);
         e = clEnqueueNDRangeKernel(m->q, kr, 2, NULL, global, local, 0, NULL, &ev);
         if (e != CL_SUCCESS)
-            return fail(err, err_size, "%s: clEnqueueNDRangeKernel: %d",
-                        small ? "gemv_small" : "gemm_tn", (int)e);
+            return fail(err, err_size, "%s: clEnqueueNDRangeKernel: %d", small ? "gemv" : "gemm_tn",
+                        (int)e);
         return track(m, MT_GEMM, ev, err, err_size);
     }
     if (t == 1) {
