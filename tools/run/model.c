@@ -2,9 +2,10 @@
  *
  * Layouts: activations are row-major [tokens][features] fp32 device buffers; a weight
  * is GGUF's [out][in] (dims[0] = in is contiguous), so a projection is
- * Y[T][out] = X[T][in] · W^T, one CLBlast SGEMM (SGEMV for a single row). The Q, K
+ * Y[T][out] = X[T][in] · W^T (gemm(): CLBlast, or cl/ops kernels on CPUs). The Q, K
  * and V weights are fused into one [(H + 2K)·D][E] matrix and gate and up into one
- * [2F][E]; attention reads Q, K and V as strided views of the fused output. */
+ * [2F][E]; attention reads Q, K and V as strided views of the fused output. The
+ * forward pass is described in docs/design.md §9. */
 #include "model.h"
 
 #include "quant.h"
