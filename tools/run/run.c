@@ -303,9 +303,9 @@ int main(int argc, char **argv)
     /* decode: one token per live sequence per step */
     uint64_t rng = a.seed;
     int32_t stop1 = tok_eos(tok), stop2 = tok_find(tok, "<end_of_turn>", 13);
-    int n_live = P, steps = 0, decoded = 0;
+    int n_live = a.n_gen > 0 ? P : 0, steps = 0, decoded = 0;
     for (int q = 0; q < P; q++)
-        live[q] = 1;
+        live[q] = n_live > 0;
     t0 = now_s();
     char piece[256];
     while (n_live > 0) {
