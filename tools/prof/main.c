@@ -114,22 +114,32 @@ static prof_report *read_report(const char *path)
 {
     char err[512];
     size_t len = strlen(path);
-    prof_report *r = len > 4 && strcmp(path + len - 4, ".csv") == 0
-                         ? prof_csv_read_file(path, err, sizeof err)
-                         : prof_json_read_file(path, err, sizeof err);
+    if (len > 4 && strcmp(path + len - 4, ".csv") == 0) {
+        fprintf(stderr, "swacl-prof: %s: CSV is an export only; compare and show read the JSON "
+                        "report (--json)\n", path);
+        return NULL;
+    }
+    prof_report *r = prof_json_read_file(path, err, sizeof err);
     if (!r)
         fprintf(stderr, "swacl-prof: %s\n", err);
     return r;
 }
 
-static int write_plot(prof_report *const *reports, int n, const char *path, const char *metric)
+/* what --json, --csv and --plot write */
+typedef enum out_kind { OUT_JSON, OUT_CSV, OUT_PLOT } out_kind;
+
+static int write_output(out_kind kind, const char *path, prof_report *const *reports, int n,
+                        const char *metric)
 {
     FILE *f = fopen(path, "w");
-    int rc = f ? prof_plot_svg(reports, n, metric, f) : -1;
+    int rc = !f                  ? -1
+             : kind == OUT_JSON  ? prof_json_write(reports[0], f)
+             : kind == OUT_CSV   ? prof_csv_write(reports[0], f)
+                                 : prof_plot_svg(reports, n, metric, f);
     if (f && fclose(f) != 0)
         rc = -1;
     if (rc)
-        fprintf(stderr, "swacl-prof: could not write the plot %s\n", path);
+        fprintf(stderr, "swacl-prof: could not write %s\n", path);
     return rc;
 }
 
@@ -320,7 +330,7 @@ static int cmd_compare(int argc, char **argv)
         return die_usage("%s", "compare needs one or more report files");
     if (rc == 0) {
         prof_compare_print(reports, n, stdout);
-        if (plot && write_plot(reports, n, plot, metric))
+        if (plot && write_output(OUT_PLOT, plot, reports, n, metric))
             rc = 1;
     }
     for (int i = 0; i < n; ++i)
@@ -672,17 +682,10 @@ static int cmd_run(int argc, char **argv, const char *command_line)
     printf("swacl-prof %s mode, swacl %s, rev %s\n", report->mode, report->library_version,
            report->git_revision);
     prof_report_print(report, stdout);
-    int rc = 0;
-    if (json && prof_json_write_file(report, json)) {
-        fprintf(stderr, "swacl-prof: could not write %s\n", json);
-        rc = 1;
-    }
-    if (csv && prof_csv_write_file(report, csv)) {
-        fprintf(stderr, "swacl-prof: could not write %s\n", csv);
-        rc = 1;
-    }
-    if (plot && write_plot(&report, 1, plot, metric))
-        rc = 1;
+    /* every file is attempted, whichever fails */
+    int rc = (json && write_output(OUT_JSON, json, &report, 1, metric)) |
+             (csv && write_output(OUT_CSV, csv, &report, 1, metric)) |
+             (plot && write_output(OUT_PLOT, plot, &report, 1, metric));
     for (int d = 0; d < report->n_devices && rc == 0; ++d)
         for (int s = 0; s < report->devices[d].n_suites; ++s)
             for (int k = 0; k < report->devices[d].suites[s].n_rows; ++k)

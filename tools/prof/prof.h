@@ -103,11 +103,8 @@ typedef struct prof_field {
 } prof_field;
 extern const prof_field prof_report_fields[], prof_device_fields[], prof_row_fields[];
 extern const int prof_n_report_fields, prof_n_device_fields, prof_n_row_fields;
-const prof_field *prof_field_find(const prof_field *fields, int n, const char *name);
 /* formats a field as text ("" for an absent number); numbers round-trip exactly */
 void prof_field_format(const prof_field *f, const void *obj, char *buf, size_t size);
-/* parses text into the field; "" or "null" makes a number absent. 0 = ok */
-int prof_field_parse(const prof_field *f, void *obj, const char *text);
 
 /* Allocation failures print a message and exit: this is a command-line tool. */
 void *prof_xrealloc(void *p, size_t n);
@@ -140,26 +137,18 @@ double prof_device_sgemm_gflops(const prof_device *d);
 int prof_row_primary(const char *suite, const prof_row *row, double *value, const char **unit,
                      int *higher_is_better);
 
-/* ---- JSON and CSV ---------------------------------------------------------- */
+/* ---- files ----------------------------------------------------------------- */
 
+/* JSON is the record (compare and show read it back); CSV is an export only:
+ * one line per row with format_version, report fields, device fields, suite, row fields */
 int prof_json_write(const prof_report *r, FILE *out);
-int prof_json_write_file(const prof_report *r, const char *path);
-/* NULL on failure with a reason in err (line and column for syntax errors) */
-prof_report *prof_json_parse(const char *text, size_t len, char *err, size_t err_size);
-prof_report *prof_json_read_file(const char *path, char *err, size_t err_size);
-
-/* one line per row: format_version, report fields, device fields, suite, row fields */
 int prof_csv_write(const prof_report *r, FILE *out);
-int prof_csv_write_file(const prof_report *r, const char *path);
-prof_report *prof_csv_parse(const char *text, size_t len, char *err, size_t err_size);
-prof_report *prof_csv_read_file(const char *path, char *err, size_t err_size);
-
+/* NULL on failure with a reason in err (line and column for syntax errors) */
+prof_report *prof_json_parse(const char *text, char *err, size_t err_size);
+/* the same from a file; err names the file */
+prof_report *prof_json_read_file(const char *path, char *err, size_t err_size);
 /* whole file into a NUL-terminated malloc'd buffer; NULL with errno set on failure */
 char *prof_read_text_file(const char *path, size_t *len);
-/* reads a report file with parse (prof_json_parse or prof_csv_parse); err names the file */
-typedef prof_report *(*prof_parse_fn)(const char *text, size_t len, char *err, size_t err_size);
-prof_report *prof_read_report_file(const char *path, prof_parse_fn parse, char *err,
-                                   size_t err_size);
 
 /* ---- text output ------------------------------------------------------------ */
 

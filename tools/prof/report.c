@@ -2,7 +2,6 @@
  * descriptors generated from prof.h's lists, and exact text forms of fields. */
 #include "prof.h"
 
-#include <errno.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -45,14 +44,6 @@ const int prof_n_device_fields = (int)(sizeof prof_device_fields / sizeof prof_d
 const prof_field prof_row_fields[] = {PROF_ROW_FIELDS(ROW_T_, ROW_I_, ROW_N_)};
 const int prof_n_row_fields = (int)(sizeof prof_row_fields / sizeof prof_row_fields[0]);
 
-const prof_field *prof_field_find(const prof_field *fields, int n, const char *name)
-{
-    for (int i = 0; i < n; ++i)
-        if (strcmp(fields[i].name, name) == 0)
-            return &fields[i];
-    return NULL;
-}
-
 /* Shortest of %.15g..%.17g that reads back as the same double, so files stay
  * readable and round trips stay exact. */
 static void format_double(char *buf, size_t size, double v)
@@ -87,37 +78,6 @@ void prof_field_format(const prof_field *f, const void *obj, char *buf, size_t s
         break;
     }
     }
-}
-
-int prof_field_parse(const prof_field *f, void *obj, const char *text)
-{
-    char *base = (char *)obj + f->offset;
-    char *end;
-    switch (f->kind) {
-    case PROF_FIELD_TEXT:
-        prof_strlcpy(base, text, f->size);
-        return 0;
-    case PROF_FIELD_INT: {
-        errno = 0;
-        long v = strtol(text, &end, 10);
-        if (end == text || *end || errno || v < -2147483647L || v > 2147483647L)
-            return -1;
-        int iv = (int)v;
-        memcpy(base, &iv, sizeof iv);
-        return 0;
-    }
-    case PROF_FIELD_NUM: {
-        double v = NAN;
-        if (text[0] && strcmp(text, "null") != 0) {
-            v = strtod(text, &end);
-            if (end == text || *end)
-                return -1;
-        }
-        memcpy(base, &v, sizeof v);
-        return 0;
-    }
-    }
-    return -1;
 }
 
 void *prof_xrealloc(void *p, size_t n)

@@ -85,16 +85,19 @@ static void test_quick_run(void **state)
     assert_non_null(prof_suite_find_row(prof_device_find_suite(dev, "decode"), "tiny b=8 kv=f32"));
     assert_non_null(prof_suite_find_row(prof_device_find_suite(dev, "decode"), "tiny b=1 kv=f16"));
 
-    prof_report *c = prof_csv_read_file(csv, err, sizeof err);
-    if (!c)
-        fail_msg("%s", err);
-    assert_int_equal(total_rows(c), total_rows(r));
+    /* the CSV export: a header and a line per row */
     size_t len;
-    char *text = prof_read_text_file(svg, &len);
+    char *text = prof_read_text_file(csv, &len);
+    assert_non_null(text);
+    int lines = 0;
+    for (const char *p = text; (p = strstr(p, "\r\n")); p += 2)
+        ++lines;
+    assert_int_equal(lines, 1 + total_rows(r));
+    free(text);
+    text = prof_read_text_file(svg, &len);
     assert_non_null(text);
     assert_non_null(strstr(text, "<polyline"));
     free(text);
-    prof_report_free(c);
     prof_report_free(r);
 }
 
