@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <getopt.h>
 #include <unistd.h>
 
 #ifdef SWACL_PROF_REVISION_HEADER
@@ -26,7 +27,7 @@ static void usage(FILE *out)
         "       swacl-prof list                 OpenCL devices and what swacl uses of them\n"
         "       swacl-prof memory [options]     KV-cache bytes of a model, sliding window vs full\n"
         "       swacl-prof compare A.json B.json ... [--plot F.svg]   devices side by side\n"
-        "       swacl-prof show FILE.json|FILE.csv                    a saved report as a table\n"
+        "       swacl-prof show FILE.json       a saved report as a table\n"
         "\n"
         "run options:\n"
         "  -d, --device SEL[,SEL..]  \"P:D\", gpu, cpu, accelerator, a name substring, or all\n"
@@ -43,7 +44,7 @@ static void usage(FILE *out)
         "  --samples N               timed samples per row (default 7; quick 3)\n"
         "  --target-ms MS            shortest sample; repetitions are calibrated to it\n"
         "  --max-run S               skip rows whose one run is estimated longer (default 120)\n"
-        "  --json FILE  --csv FILE   write the report (versioned schema)\n"
+        "  --json FILE  --csv FILE   write the report (versioned schema; CSV is an export only)\n"
         "  --plot FILE.svg           time against sequence length / batch, per device\n"
         "  --plot-metric time|gbs    what the plot shows (default time)\n"
         "  --no-progress             no progress bar (it shows only on a terminal anyway)\n"
@@ -67,36 +68,61 @@ static int die_usage(const char *fmt, const char *arg)
     return 1;
 }
 
-/* "--name value" or "--name=value"; advances *i past the value */
-static const char *option_value(int argc, char **argv, int *i, const char *name)
+/* long-only options: values past any short option's character */
+enum {
+    OPT_QUICK = 256, OPT_NO_BASELINES, OPT_NO_PROGRESS, OPT_SHAPES, OPT_SHAPE, OPT_N, OPT_BATCH,
+    OPT_KV, OPT_SUITES, OPT_SAMPLES, OPT_TARGET_MS, OPT_MAX_RUN, OPT_JSON, OPT_CSV, OPT_PLOT,
+    OPT_PLOT_METRIC, OPT_COMPARE, OPT_MODEL, OPT_CONTEXT, OPT_DTYPE, OPT_NAME, OPT_ALTERNATE,
+    OPT_LAYERS, OPT_HEADS, OPT_KV_HEADS, OPT_HEAD_DIM, OPT_WINDOW, OPT_SINKS, OPT_DILATION
+};
+
+/* getopt_long with the tool's own messages: '?' after saying what is wrong */
+static int next_option(int argc, char **argv, const char *shorts, const struct option *options,
+                       const char **arg)
 {
-    size_t n = strlen(name);
-    if (strncmp(argv[*i], name, n) != 0)
-        return NULL;
-    if (argv[*i][n] == '=')
-        return argv[*i] + n + 1;
-    if (argv[*i][n] != '\0')
-        return NULL;
-    if (*i + 1 >= argc) {
-        fprintf(stderr, "swacl-prof: %s needs a value\n", name);
-        exit(1);
-    }
-    return argv[++*i];
+    int c = getopt_long(argc, argv, shorts, options, NULL);
+    *arg = optarg;
+    if (c == ':')
+        die_usage("%s needs a value", argv[optind - 1]);
+    else if (c == '?')
+        die_usage("unknown option \"%s\"", argv[optind - 1]);
+    return c == ':' ? '?' : c;
 }
 
-/* comma-separated counts ("1K,4096"); -1 on a bad item */
-static int parse_counts(const char *text, int *out, int max)
+/* the items of a list separated by any of seps, pointing into buf; -1 past max */
+static int split_list(const char *text, const char *seps, char *buf, size_t size, char **items,
+                      int max)
 {
-    char buf[256];
-    prof_strlcpy(buf, text, sizeof buf);
     int n = 0;
-    for (char *save = NULL, *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-        int64_t v = prof_parse_count(tok);
-        if (v < 1 || v > 1 << 30 || n == max)
+    prof_strlcpy(buf, text, size);
+    for (char *save = NULL, *tok = strtok_r(buf, seps, &save); tok; tok = strtok_r(NULL, seps, &save)) {
+        if (n == max)
             return -1;
-        out[n++] = (int)v;
+        items[n++] = tok;
     }
-    return n ? n : -1;
+    return n;
+}
+
+/* comma-separated counts ("1K,4096") in [1, limit]; -1 on a bad item */
+static int parse_counts(const char *text, int limit, int *out, int max)
+{
+    char buf[256], *items[BENCH_MAX_LIST];
+    int n = split_list(text, ",", buf, sizeof buf, items, max < BENCH_MAX_LIST ? max : BENCH_MAX_LIST);
+    for (int i = 0; i < n; ++i) {
+        int64_t v = prof_parse_count(items[i]);
+        if (v < 1 || v > limit)
+            return -1;
+        out[i] = (int)v;
+    }
+    return n > 0 ? n : -1;
+}
+
+/* a number argument, NaN unless the whole text is one */
+static double number_arg(const char *text)
+{
+    char *end;
+    double v = strtod(text, &end);
+    return end != text && !*end ? v : NAN;
 }
 
 static int parse_dtype(const char *text, swacl_dtype *out)
@@ -193,85 +219,78 @@ static int cmd_list(void)
 
 /* ---- memory ------------------------------------------------------------------ */
 
+static const struct option memory_options[] = {
+    {"model", required_argument, NULL, OPT_MODEL},   {"context", required_argument, NULL, OPT_CONTEXT},
+    {"dtype", required_argument, NULL, OPT_DTYPE},   {"name", required_argument, NULL, OPT_NAME},
+    {"alternate", no_argument, NULL, OPT_ALTERNATE}, {"layers", required_argument, NULL, OPT_LAYERS},
+    {"heads", required_argument, NULL, OPT_HEADS},   {"kv-heads", required_argument, NULL, OPT_KV_HEADS},
+    {"head-dim", required_argument, NULL, OPT_HEAD_DIM},
+    {"window", required_argument, NULL, OPT_WINDOW}, {"sinks", required_argument, NULL, OPT_SINKS},
+    {"dilation", required_argument, NULL, OPT_DILATION}, {"help", no_argument, NULL, 'h'},
+    {NULL, 0, NULL, 0}};
+
+#define MAX_MODELS 16
+
+/* the presets named in list ("all" = every preset) appended to models; 1 after
+ * saying which name is unknown */
+static int add_models(const char *list, prof_model *models, int *n)
+{
+    char buf[256], all[256], *items[MAX_MODELS], *every[MAX_MODELS];
+    int n_items = split_list(list, ",", buf, sizeof buf, items, MAX_MODELS);
+    int n_every = split_list(prof_model_preset_names(), " ", all, sizeof all, every, MAX_MODELS);
+    for (int i = 0; i < n_items; ++i) {
+        int is_all = strcmp(items[i], "all") == 0;
+        for (int k = 0; k < (is_all ? n_every : 1); ++k, ++*n)
+            if (*n == MAX_MODELS || prof_model_preset(is_all ? every[k] : items[i], &models[*n]))
+                return die_usage(*n == MAX_MODELS ? "too many models at \"%s\"" : "unknown model \"%s\"",
+                                 items[i]);
+    }
+    return n_items < 1 ? die_usage("bad --model list \"%s\"", list) : 0;
+}
+
 static int cmd_memory(int argc, char **argv)
 {
-    prof_model models[16];
-    int n_models = 0, custom = 0, n_ctx = 0;
+    prof_model models[MAX_MODELS + 1], mine;
+    int n_models = 0, custom = 0, n_ctx = 0, dtype_given = 0, c;
+    int ctx[16];
     int64_t contexts[16];
-    prof_model mine;
     memset(&mine, 0, sizeof mine);
     prof_strlcpy(mine.name, "custom", sizeof mine.name);
     mine.kv_dtype = SWACL_F16;
     swacl_dtype dtype = SWACL_F16;
-    int dtype_given = 0;
-    for (int i = 0; i < argc; ++i) {
-        const char *v;
-        int *field = NULL;
-        if ((v = option_value(argc, argv, &i, "--model"))) {
-            char buf[256];
-            prof_strlcpy(buf, v, sizeof buf);
-            for (char *save = NULL, *tok = strtok_r(buf, ",", &save); tok;
-                 tok = strtok_r(NULL, ",", &save)) {
-                if (strcmp(tok, "all") == 0) {
-                    static const char *const all[] = {"mistral-7b", "mixtral-8x7b", "gemma2-9b", "gpt-oss-20b"};
-                    for (int k = 0; k < 4 && n_models < 15; ++k)
-                        prof_model_preset(all[k], &models[n_models++]);
-                } else if (n_models < 15 && prof_model_preset(tok, &models[n_models]) == 0) {
-                    ++n_models;
-                } else {
-                    return die_usage("unknown model \"%s\"", tok);
-                }
-            }
-            continue;
-        }
-        if ((v = option_value(argc, argv, &i, "--context"))) {
-            char buf[256];
-            prof_strlcpy(buf, v, sizeof buf);
-            for (char *save = NULL, *tok = strtok_r(buf, ",", &save); tok;
-                 tok = strtok_r(NULL, ",", &save)) {
-                int64_t c = prof_parse_count(tok);
-                if (c < 1 || c > 2147483647 || n_ctx == 16)
-                    return die_usage("bad context length \"%s\"", tok);
-                contexts[n_ctx++] = c;
-            }
-            continue;
-        }
-        if ((v = option_value(argc, argv, &i, "--dtype"))) {
+    /* the custom model's numbers, in the order of OPT_LAYERS .. OPT_DILATION */
+    int *fields[] = {&mine.n_layers, &mine.n_heads, &mine.n_kv_heads, &mine.head_dim,
+                     &mine.window, &mine.n_sink, &mine.dilation};
+    const char *v;
+    while ((c = next_option(argc, argv, ":h", memory_options, &v)) != -1) {
+        int64_t x;
+        switch (c) {
+        case OPT_MODEL:
+            if (add_models(v, models, &n_models))
+                return 1;
+            break;
+        case OPT_CONTEXT:
+            if ((n_ctx = parse_counts(v, 2147483647, ctx, 16)) < 0)
+                return die_usage("bad context length list \"%s\"", v);
+            break;
+        case OPT_DTYPE:
             if (parse_dtype(v, &dtype))
                 return die_usage("bad --dtype \"%s\" (f16 or f32)", v);
             dtype_given = 1;
-            continue;
+            break;
+        case OPT_NAME: prof_strlcpy(mine.name, v, sizeof mine.name); break;
+        case OPT_ALTERNATE: mine.alternate = custom = 1; break;
+        case 'h': usage(stdout); return 0;
+        case '?': return 1;
+        default:
+            if ((x = prof_parse_count(v)) < 0 || x > 1 << 30)
+                return die_usage("bad number \"%s\"", v);
+            *fields[c - OPT_LAYERS] = (int)x;
+            custom = 1;
         }
-        if ((v = option_value(argc, argv, &i, "--name"))) {
-            prof_strlcpy(mine.name, v, sizeof mine.name);
-            continue;
-        }
-        if (strcmp(argv[i], "--alternate") == 0) {
-            mine.alternate = custom = 1;
-            continue;
-        }
-        if ((v = option_value(argc, argv, &i, "--layers")))
-            field = &mine.n_layers;
-        else if ((v = option_value(argc, argv, &i, "--heads")))
-            field = &mine.n_heads;
-        else if ((v = option_value(argc, argv, &i, "--kv-heads")))
-            field = &mine.n_kv_heads;
-        else if ((v = option_value(argc, argv, &i, "--head-dim")))
-            field = &mine.head_dim;
-        else if ((v = option_value(argc, argv, &i, "--window")))
-            field = &mine.window;
-        else if ((v = option_value(argc, argv, &i, "--sinks")))
-            field = &mine.n_sink;
-        else if ((v = option_value(argc, argv, &i, "--dilation")))
-            field = &mine.dilation;
-        else
-            return die_usage("unknown memory option \"%s\"", argv[i]);
-        int64_t x = prof_parse_count(v);
-        if (x < 0 || x > 1 << 30)
-            return die_usage("bad number \"%s\"", v);
-        *field = (int)x;
-        custom = 1;
     }
+    if (optind < argc)
+        return die_usage("unexpected argument \"%s\"", argv[optind]);
     if (custom) {
         if (!mine.n_kv_heads)
             mine.n_kv_heads = mine.n_heads;
@@ -279,19 +298,14 @@ static int cmd_memory(int argc, char **argv)
             return die_usage("%s", "a custom model needs --layers, --heads and --head-dim");
         models[n_models++] = mine;
     }
-    if (n_models == 0) {
-        static const char *const all[] = {"mistral-7b", "mixtral-8x7b", "gemma2-9b", "gpt-oss-20b"};
-        for (int k = 0; k < 4; ++k)
-            prof_model_preset(all[k], &models[n_models++]);
-    }
-    if (dtype_given)
-        for (int k = 0; k < n_models; ++k)
-            models[k].kv_dtype = dtype;
-    if (n_ctx == 0) {
-        static const int64_t defaults[] = {1024, 8192, 32768, 131072, 1048576};
-        for (int k = 0; k < 5; ++k)
-            contexts[n_ctx++] = defaults[k];
-    }
+    if (n_models == 0)
+        add_models("all", models, &n_models);
+    for (int k = 0; k < n_models && dtype_given; ++k)
+        models[k].kv_dtype = dtype;
+    if (n_ctx == 0)
+        n_ctx = parse_counts("1K,8K,32K,128K,1M", 2147483647, ctx, 16);
+    for (int k = 0; k < n_ctx; ++k)
+        contexts[k] = ctx[k];
     int rc = prof_memory_print(models, n_models, contexts, n_ctx, stdout);
     printf("\nbytes from swacl_cache_plan_bytes (K and V rings, one sequence); a full-attention\n"
            "cache grows with the context, a sliding-window one stops at n_sink + W slots.\n");
@@ -304,30 +318,34 @@ static int cmd_memory(int argc, char **argv)
 
 /* ---- compare / show ------------------------------------------------------------ */
 
+static const struct option compare_options[] = {
+    {"plot", required_argument, NULL, OPT_PLOT}, {"plot-metric", required_argument, NULL, OPT_PLOT_METRIC},
+    {"compare", no_argument, NULL, OPT_COMPARE}, {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
+
 static int cmd_compare(int argc, char **argv)
 {
     prof_report *reports[MAX_FILES];
-    int n = 0, rc = 0;
-    const char *plot = NULL, *metric = "time";
-    for (int i = 0; i < argc; ++i) {
-        const char *v;
-        if ((v = option_value(argc, argv, &i, "--plot")))
+    int n = 0, rc = 0, c;
+    const char *plot = NULL, *metric = "time", *v;
+    while ((c = next_option(argc, argv, ":h", compare_options, &v)) != -1) {
+        if (c == '?')
+            return 1;
+        if (c == 'h')
+            return usage(stdout), 0;
+        if (c == OPT_PLOT)
             plot = v;
-        else if ((v = option_value(argc, argv, &i, "--plot-metric")))
+        else if (c == OPT_PLOT_METRIC)
             metric = v;
-        else if (strcmp(argv[i], "--compare") == 0)
-            continue;
-        else if (argv[i][0] == '-')
-            return die_usage("unknown compare option \"%s\"", argv[i]);
-        else if (n == MAX_FILES)
-            return die_usage("%s", "too many files");
-        else if (!(reports[n++] = read_report(argv[i]))) {
-            rc = 1;
-            --n;
-        }
     }
-    if (rc == 0 && n == 0)
+    if (strcmp(metric, "time") != 0 && strcmp(metric, "gbs") != 0)
+        return die_usage("--plot-metric \"%s\": time or gbs", metric);
+    if (optind == argc)
         return die_usage("%s", "compare needs one or more report files");
+    if (argc - optind > MAX_FILES)
+        return die_usage("%s", "too many files");
+    for (int i = optind; i < argc; ++i)
+        if (!(reports[n++] = read_report(argv[i])))
+            --n, rc = 1;
     if (rc == 0) {
         prof_compare_print(reports, n, stdout);
         if (plot && write_output(OUT_PLOT, plot, reports, n, metric))
@@ -340,9 +358,9 @@ static int cmd_compare(int argc, char **argv)
 
 static int cmd_show(int argc, char **argv)
 {
-    if (argc != 1)
+    if (argc - optind != 1)
         return die_usage("%s", "show takes one report file");
-    prof_report *r = read_report(argv[0]);
+    prof_report *r = read_report(argv[optind]);
     if (!r)
         return 1;
     printf("%s %s, swacl %s, rev %s, %s, %s mode\n", r->tool, r->created, r->library_version,
@@ -515,6 +533,20 @@ static void run_device(const char *selector, const bench_opts *o, const bench_jo
     bench_device_close(&dev);
 }
 
+static const struct option run_options[] = {
+    {"device", required_argument, NULL, 'd'},        {"quick", no_argument, NULL, OPT_QUICK},
+    {"no-baselines", no_argument, NULL, OPT_NO_BASELINES},
+    {"no-progress", no_argument, NULL, OPT_NO_PROGRESS},
+    {"shapes", required_argument, NULL, OPT_SHAPES}, {"shape", required_argument, NULL, OPT_SHAPE},
+    {"n", required_argument, NULL, OPT_N},           {"batch", required_argument, NULL, OPT_BATCH},
+    {"kv", required_argument, NULL, OPT_KV},         {"suites", required_argument, NULL, OPT_SUITES},
+    {"samples", required_argument, NULL, OPT_SAMPLES},
+    {"target-ms", required_argument, NULL, OPT_TARGET_MS},
+    {"max-run", required_argument, NULL, OPT_MAX_RUN}, {"json", required_argument, NULL, OPT_JSON},
+    {"csv", required_argument, NULL, OPT_CSV},       {"plot", required_argument, NULL, OPT_PLOT},
+    {"plot-metric", required_argument, NULL, OPT_PLOT_METRIC},
+    {"help", no_argument, NULL, 'h'},                {NULL, 0, NULL, 0}};
+
 static int cmd_run(int argc, char **argv, const char *command_line)
 {
     bench_opts o;
@@ -524,105 +556,98 @@ static int cmd_run(int argc, char **argv, const char *command_line)
     o.samples = -1;
     o.target_s = -1;
     o.max_run_s = 120;
-    const char *devices = NULL, *json = NULL, *csv = NULL, *plot = NULL, *metric = "time";
-    int n_given = 0, batch_given = 0;
-    for (int i = 0; i < argc; ++i) {
-        const char *v;
-        char err[256];
-        if (strcmp(argv[i], "--quick") == 0)
-            o.quick = 1;
-        else if (strcmp(argv[i], "--no-baselines") == 0)
-            o.suites &= ~BENCH_BASELINES;
-        else if (strcmp(argv[i], "--no-progress") == 0)
-            o.progress = 0;
-        else if ((v = option_value(argc, argv, &i, "-d")) || (v = option_value(argc, argv, &i, "--device")))
-            devices = v;
-        else if ((v = option_value(argc, argv, &i, "--shapes"))) {
-            char buf[256];
-            prof_strlcpy(buf, v, sizeof buf);
-            for (char *save = NULL, *tok = strtok_r(buf, ",", &save); tok;
-                 tok = strtok_r(NULL, ",", &save)) {
-                if (o.n_shapes == BENCH_MAX_LIST || prof_shape_parse(tok, &o.shapes[o.n_shapes], err, sizeof err))
-                    return die_usage("%s", o.n_shapes == BENCH_MAX_LIST ? "too many shapes" : err);
-                ++o.n_shapes;
-            }
-            o.named_given = 1;
-        } else if ((v = option_value(argc, argv, &i, "--shape"))) {
-            if (o.n_shapes == BENCH_MAX_LIST - 2 || prof_shape_parse(v, &o.shapes[o.n_shapes], err, sizeof err))
-                return die_usage("%s", o.n_shapes == BENCH_MAX_LIST - 2 ? "too many shapes" : err);
-            ++o.n_shapes;
-        } else if ((v = option_value(argc, argv, &i, "--n"))) {
-            if ((o.n_n = parse_counts(v, o.n_list, BENCH_MAX_LIST)) < 0)
+    const char *devices = NULL, *json = NULL, *csv = NULL, *plot = NULL, *metric = "time", *v;
+    static const char *const suite_names[] = {"limits", "prefill", "chunked", "decode", "baselines"};
+    char buf[256], err[256], *items[BENCH_MAX_LIST];
+    int c, count;
+    double x;
+    while ((c = next_option(argc, argv, ":d:h", run_options, &v)) != -1) {
+        switch (c) {
+        case 'd': devices = v; break;
+        case OPT_QUICK: o.quick = 1; break;
+        case OPT_NO_BASELINES: o.suites &= ~BENCH_BASELINES; break;
+        case OPT_NO_PROGRESS: o.progress = 0; break;
+        case OPT_SHAPES: /* replaces the named defaults; --shape ones are kept after them */
+        case OPT_SHAPE:
+            o.named_given |= c == OPT_SHAPES;
+            items[0] = (char *)v;
+            count = c == OPT_SHAPE ? 1 : split_list(v, ",", buf, sizeof buf, items, BENCH_MAX_LIST);
+            for (int i = 0; i < count; ++i, ++o.n_shapes)
+                if (o.n_shapes == BENCH_MAX_LIST - 2 ||
+                    prof_shape_parse(items[i], &o.shapes[o.n_shapes], err, sizeof err))
+                    return die_usage("%s", o.n_shapes == BENCH_MAX_LIST - 2 ? "too many shapes" : err);
+            if (count < 0)
+                return die_usage("%s", "too many shapes");
+            break;
+        case OPT_N:
+            if ((o.n_n = parse_counts(v, 1 << 30, o.n_list, BENCH_MAX_LIST)) < 0)
                 return die_usage("bad --n \"%s\"", v);
-            n_given = 1;
-        } else if ((v = option_value(argc, argv, &i, "--batch"))) {
-            if ((o.n_batches = parse_counts(v, o.batches, BENCH_MAX_LIST)) < 0)
+            break;
+        case OPT_BATCH:
+            if ((o.n_batches = parse_counts(v, 1 << 30, o.batches, BENCH_MAX_LIST)) < 0)
                 return die_usage("bad --batch \"%s\"", v);
-            batch_given = 1;
-        } else if ((v = option_value(argc, argv, &i, "--kv"))) {
-            char buf[64];
-            prof_strlcpy(buf, v, sizeof buf);
-            o.n_kv = 0;
-            for (char *save = NULL, *tok = strtok_r(buf, ",", &save); tok;
-                 tok = strtok_r(NULL, ",", &save))
-                if (o.n_kv == 2 || parse_dtype(tok, &o.kv[o.n_kv++]))
-                    return die_usage("bad --kv \"%s\" (f32, f16)", v);
+            break;
+        case OPT_KV:
             o.kv_given = 1;
-        } else if ((v = option_value(argc, argv, &i, "--suites"))) {
-            static const char *const names[] = {"limits", "prefill", "chunked", "decode", "baselines"};
-            char buf[128];
-            prof_strlcpy(buf, v, sizeof buf);
+            o.n_kv = split_list(v, ",", buf, sizeof buf, items, 2);
+            for (int i = 0; i < o.n_kv; ++i)
+                o.n_kv = parse_dtype(items[i], &o.kv[i]) ? -1 : o.n_kv;
+            if (o.n_kv < 1)
+                return die_usage("bad --kv \"%s\" (f32, f16)", v);
+            break;
+        case OPT_SUITES:
             o.suites = 0;
-            for (char *save = NULL, *tok = strtok_r(buf, ",", &save); tok;
-                 tok = strtok_r(NULL, ",", &save)) {
-                int found = 0;
-                for (int k = 0; k < 5; ++k)
-                    if (strcmp(tok, names[k]) == 0)
-                        o.suites |= 1 << k, found = 1;
-                if (!found)
-                    return die_usage("unknown suite \"%s\"", tok);
+            if ((count = split_list(v, ",", buf, sizeof buf, items, BENCH_MAX_LIST)) < 1)
+                return die_usage("bad --suites \"%s\"", v);
+            for (int i = 0, k = 0; i < count; ++i, k = 0) {
+                while (k < 5 && strcmp(items[i], suite_names[k]) != 0)
+                    ++k;
+                if (k == 5)
+                    return die_usage("unknown suite \"%s\"", items[i]);
+                o.suites |= 1 << k;
             }
-        } else if ((v = option_value(argc, argv, &i, "--samples"))) {
-            o.samples = atoi(v);
-            if (o.samples < 1 || o.samples > 64)
+            break;
+        case OPT_SAMPLES:
+            if (!((x = number_arg(v)) >= 1 && x <= 64 && x == floor(x)))
                 return die_usage("--samples \"%s\": 1..64", v);
-        } else if ((v = option_value(argc, argv, &i, "--target-ms"))) {
-            o.target_s = atof(v) * 1e-3;
-            if (!(o.target_s > 0))
+            o.samples = (int)x;
+            break;
+        case OPT_TARGET_MS:
+            if (!((o.target_s = number_arg(v) * 1e-3) > 0))
                 return die_usage("bad --target-ms \"%s\"", v);
-        } else if ((v = option_value(argc, argv, &i, "--max-run"))) {
-            o.max_run_s = atof(v);
-            if (!(o.max_run_s > 0))
+            break;
+        case OPT_MAX_RUN:
+            if (!((o.max_run_s = number_arg(v)) > 0))
                 return die_usage("bad --max-run \"%s\"", v);
-        } else if ((v = option_value(argc, argv, &i, "--json")))
-            json = v;
-        else if ((v = option_value(argc, argv, &i, "--csv")))
-            csv = v;
-        else if ((v = option_value(argc, argv, &i, "--plot")))
-            plot = v;
-        else if ((v = option_value(argc, argv, &i, "--plot-metric"))) {
+            break;
+        case OPT_JSON: json = v; break;
+        case OPT_CSV: csv = v; break;
+        case OPT_PLOT: plot = v; break;
+        case OPT_PLOT_METRIC:
             if (strcmp(v, "time") != 0 && strcmp(v, "gbs") != 0)
                 return die_usage("--plot-metric \"%s\": time or gbs", v);
             metric = v;
-        } else
-            return die_usage("unknown option \"%s\"", argv[i]);
+            break;
+        case 'h': return usage(stdout), 0;
+        default: return 1; /* next_option said why */
+        }
     }
+    if (optind < argc)
+        return die_usage("unexpected argument \"%s\"", argv[optind]);
+    char devbuf[512], *selector_items[MAX_DEVICES];
+    int n_items = devices ? split_list(devices, ",", devbuf, sizeof devbuf, selector_items, MAX_DEVICES) : 0;
+    if (n_items < 0 || (devices && n_items == 0))
+        return die_usage("bad --device list \"%s\"", devices);
     if (!o.named_given) { /* the named defaults come first; --shape ones follow */
         memmove(&o.shapes[2], &o.shapes[0], sizeof o.shapes[0] * (size_t)o.n_shapes);
         prof_shape_preset("laptop", &o.shapes[0]);
         prof_shape_preset("mistral", &o.shapes[1]);
         o.n_shapes += 2;
     }
-    if (!n_given) {
-        static const int quick_n[] = {4096}, full_n[] = {1024, 4096, 16384};
-        o.n_n = o.quick ? 1 : 3;
-        memcpy(o.n_list, o.quick ? quick_n : full_n, sizeof(int) * (size_t)o.n_n);
-    }
-    if (!batch_given) {
-        static const int quick_b[] = {1, 8}, full_b[] = {1, 8, 32};
-        o.n_batches = o.quick ? 2 : 3;
-        memcpy(o.batches, o.quick ? quick_b : full_b, sizeof(int) * (size_t)o.n_batches);
-    }
+    if (!o.n_n)
+        o.n_n = parse_counts(o.quick ? "4K" : "1K,4K,16K", 1 << 30, o.n_list, BENCH_MAX_LIST);
+    if (!o.n_batches)
+        o.n_batches = parse_counts(o.quick ? "1,8" : "1,8,32", 1 << 30, o.batches, BENCH_MAX_LIST);
     if (!o.kv_given) {
         o.kv[0] = SWACL_F32;
         o.kv[1] = SWACL_F16;
@@ -650,29 +675,20 @@ static int cmd_run(int argc, char **argv, const char *command_line)
     report->host[sizeof report->host - 1] = '\0';
 
     /* the selector list: "all" is every device the library lists */
-    const char *selectors[MAX_DEVICES];
-    char *owned[MAX_DEVICES];
-    int n_sel = 0, n_owned = 0;
-    char devbuf[512];
+    const char *selectors[MAX_DEVICES] = {NULL};
+    int n_sel = devices ? 0 : 1, n_info = 0; /* no -d: the library's default device */
     swacl_device_info *infos = NULL;
-    if (!devices) {
-        selectors[n_sel++] = NULL;
-    } else {
-        prof_strlcpy(devbuf, devices, sizeof devbuf);
-        for (char *save = NULL, *tok = strtok_r(devbuf, ",", &save); tok && n_sel < MAX_DEVICES;
-             tok = strtok_r(NULL, ",", &save)) {
-            if (strcmp(tok, "all") != 0) {
-                selectors[n_sel++] = tok;
-                continue;
-            }
-            int n = 0;
-            if (swacl_devices_list(NULL, 0, &n) != SWACL_OK || n == 0)
-                continue;
-            infos = prof_xrealloc(infos, sizeof *infos * (size_t)n);
-            swacl_devices_list(infos, n, &n);
-            for (int k = 0; k < n && n_sel < MAX_DEVICES && n_owned < MAX_DEVICES; ++k)
-                selectors[n_sel++] = owned[n_owned++] = strdup(infos[k].selector);
+    for (int i = 0; i < n_items && n_sel < MAX_DEVICES; ++i) {
+        if (strcmp(selector_items[i], "all") != 0) {
+            selectors[n_sel++] = selector_items[i];
+            continue;
         }
+        if (!infos && swacl_devices_list(NULL, 0, &n_info) == SWACL_OK && n_info > 0) {
+            infos = prof_xrealloc(NULL, sizeof *infos * (size_t)n_info);
+            swacl_devices_list(infos, n_info, &n_info);
+        }
+        for (int k = 0; k < n_info && n_sel < MAX_DEVICES; ++k)
+            selectors[n_sel++] = infos[k].selector;
     }
     const char *done[MAX_DEVICES];
     int n_done = 0;
@@ -693,8 +709,6 @@ static int cmd_run(int argc, char **argv, const char *command_line)
                     rc = 3;
     for (int i = 0; i < n_done; ++i)
         free((char *)done[i]);
-    for (int i = 0; i < n_owned; ++i)
-        free(owned[i]);
     free(infos);
     free(jobs);
     prof_report_free(report);
@@ -708,22 +722,24 @@ int main(int argc, char **argv)
         size_t used = strlen(command_line);
         snprintf(command_line + used, sizeof command_line - used, " %s", argv[i]);
     }
-    if (argc > 1 && (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0)) {
-        usage(stdout);
-        return 0;
-    }
-    if (argc > 1 && strcmp(argv[1], "list") == 0)
-        return cmd_list();
-    if (argc > 1 && strcmp(argv[1], "memory") == 0)
-        return cmd_memory(argc - 2, argv + 2);
-    if (argc > 1 && strcmp(argv[1], "show") == 0)
-        return cmd_show(argc - 2, argv + 2);
-    if (argc > 1 && (strcmp(argv[1], "compare") == 0 || strcmp(argv[1], "--compare") == 0))
-        return cmd_compare(argc - 2, argv + 2);
-    if (argc > 1 && strcmp(argv[1], "run") == 0)
-        return cmd_run(argc - 2, argv + 2, command_line);
+    opterr = 0; /* next_option says what is wrong, in the tool's words */
+    const char *cmd = argc > 1 ? argv[1] : "";
+    optind = 2; /* past the command word */
+    if (strcmp(cmd, "-h") == 0 || strcmp(cmd, "--help") == 0)
+        return usage(stdout), 0;
+    if (strcmp(cmd, "list") == 0)
+        return argc == 2 ? cmd_list() : die_usage("%s", "list takes no arguments");
+    if (strcmp(cmd, "memory") == 0)
+        return cmd_memory(argc, argv);
+    if (strcmp(cmd, "show") == 0)
+        return cmd_show(argc, argv);
+    if (strcmp(cmd, "compare") == 0)
+        return cmd_compare(argc, argv);
+    if (strcmp(cmd, "run") == 0)
+        return cmd_run(argc, argv, command_line);
+    optind = 1; /* no command word: options from the start */
     for (int i = 1; i < argc; ++i) /* "--compare a.json b.json" anywhere, options around it */
         if (strcmp(argv[i], "--compare") == 0)
-            return cmd_compare(argc - 1, argv + 1);
-    return cmd_run(argc - 1, argv + 1, command_line);
+            return cmd_compare(argc, argv);
+    return cmd_run(argc, argv, command_line);
 }
