@@ -1,5 +1,6 @@
-# embed_kernels.cmake — turns every cl/*.cl into a C array so the library carries
-# its kernels (script mode: cmake -DOUT=file.c -DSRC_DIR=cl -P embed_kernels.cmake).
+# embed_kernels.cmake — turns every *.cl of a directory into a C array so a binary
+# carries its kernels: the library's cl/, swacl-prof's tools/prof/cl/ (script mode:
+# cmake -DOUT=file.c -DSRC_DIR=cl -P embed_kernels.cmake).
 # -DSYMBOL=name and -DTYPE=name rename the table and its entry struct (defaults: the
 # library's swacl_embedded_sources of struct swacl_embedded_source).
 if(NOT SYMBOL)

@@ -1,12 +1,29 @@
 #!/bin/sh
-# kernels_warning_free.sh — compiles every kernel source in cl/ with clang's
-# OpenCL front end over the variants the host can ask for, and fails on any
-# warning: OpenCL compilers print warnings to stderr, and swacl must not print.
-# Usage: kernels_warning_free.sh CLANG CL_DIR
+# kernels_warning_free.sh — compiles every kernel source in cl/ (and swacl-prof's
+# tools/prof/cl/) with clang's OpenCL front end over the variants the host can
+# ask for, and fails on any warning: OpenCL compilers print warnings to stderr,
+# and swacl must not print.
+# Usage: kernels_warning_free.sh CLANG CL_DIR [PROF_CL_DIR]
 clang=$1
 dir=$2
+prof_dir=${3:-}
 fail=0
 n=0
+# compile NAME FILE DEFINES...: one variant; prints what the compiler says, if anything
+compile() {
+    c_name=$1 c_file=$2
+    shift 2
+    n=$((n + 1))
+    # helpers are static, and each variant leaves some unused
+    # (drivers do not enable -Wunused-function)
+    c_out=$("$clang" -x cl -cl-std=CL1.2 -fsyntax-only -Wall -Wno-unused-function -Xclang \
+        -finclude-default-header "$@" "$c_file" 2>&1)
+    if [ -n "$c_out" ]; then
+        echo "$c_name with $*:"
+        echo "$c_out"
+        fail=1
+    fi
+}
 for file in attend append rope; do
     src=$(mktemp /tmp/swacl-kernel-XXXXXX.cl)
     cat "$dir/common.h.cl" "$dir/$file.cl" > "$src"
@@ -21,21 +38,20 @@ for file in attend append rope; do
                 for feat in "" "-DHAS_SOFTCAP=1 -DHAS_SINK_LOGITS=1 -DHAS_DILATION=1" \
                             "-DHAS_ROPE=1 -DPOLY_EXP2=1 -DHAS_FMA=1"; do
                     case "$path$feat" in *DIRECT_KV=1*HAS_ROPE=1*) continue ;; esac
-                    n=$((n + 1))
-                    # helpers are static, and each variant leaves some unused
-                    # (drivers do not enable -Wunused-function)
-                    out=$("$clang" -x cl -cl-std=CL1.2 -fsyntax-only -Wall -Wno-unused-function -Xclang \
-                        -finclude-default-header $shape $io $path $feat "$src" 2>&1)
-                    if [ -n "$out" ]; then
-                        echo "$file.cl with $shape $io $path $feat:"
-                        echo "$out"
-                        fail=1
-                    fi
+                    # shellcheck disable=SC2086 # each list is several defines
+                    compile "$file.cl" "$src" $shape $io $path $feat
                 done
             done
         done
     done
     rm -f "$src"
 done
+# swacl-prof's kernels, with the defines tools/prof/baselines.c and limits.c pass
+if [ -n "$prof_dir" ]; then
+    for head_dim in 32 40 64 128 256; do
+        compile baselines.cl "$prof_dir/baselines.cl" -DHEAD_DIM=$head_dim -DWG_SIZE=64
+    done
+    compile limits.cl "$prof_dir/limits.cl"
+fi
 echo "$n kernel variants compiled"
 exit $fail

@@ -76,7 +76,8 @@ for part in "${parts[@]}"; do
             failed+=("$part")
         fi
         log=$(test_log build-reliability)
-        [ "$part" = oclgrind ] && summary+=("$(grep -m1 '^oclgrind: kernels' <<<"$log")")
+        [ "$part" = oclgrind ] && summary+=("$(grep -m1 '^oclgrind: kernels' <<<"$log")"
+            "$(grep -m1 '^oclgrind: swacl-prof kernels' <<<"$log")")
         [ "$part" = valgrind ] &&
             summary+=("valgrind: $(grep -c 'ERROR SUMMARY: 0 errors' <<<"$log") programs with 0 errors")
         ;;

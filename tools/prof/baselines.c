@@ -1,7 +1,8 @@
 /* baselines.c — what swacl is measured against on the same device and work:
  * a naive kernel (one work-item per query and head) and a CLBlast path
- * (batched GEMM Q·Kᵀ over each query block's band, band-masked softmax, GEMM P·V).
- * Both are checked against the reference before they are timed. */
+ * (batched GEMM Q·Kᵀ over each query block's band, band-masked softmax, GEMM P·V);
+ * their kernels are cl/baselines.cl. Both are checked against the reference
+ * before they are timed. */
 #include "bench.h"
 
 #include <math.h>
@@ -10,139 +11,6 @@
 #ifdef SWACL_PROF_HAVE_CLBLAST
 #include <clblast_c.h>
 #endif
-
-/* One band predicate for both kernels, written from docs/design.md §1 like the
- * reference (j, i are positions; keys outside [0, n_keys) are padding). */
-static const char baseline_source[] =
-    "#ifndef HEAD_DIM\n"
-    "#define HEAD_DIM 64 /* elements per head */\n"
-    "#endif\n"
-    "#ifndef WG_SIZE\n"
-    "#define WG_SIZE 64 /* work-items per softmax row */\n"
-    "#endif\n"
-    "int band_visible(long i, long j, long n_keys, int window, int n_sink, int dilation, int bidir)\n"
-    "{\n"
-    "    if (j < 0 || j >= n_keys)\n"
-    "        return 0;\n"
-    "    if (bidir)\n"
-    "        return j < n_sink || window == 0 || (i > j ? i - j : j - i) < window;\n"
-    "    if (j > i)\n"
-    "        return 0;\n"
-    "    if (window == 0 || j < n_sink)\n"
-    "        return 1;\n"
-    "    return i - j < (long)window * dilation && (i - j) % dilation == 0;\n"
-    "}\n"
-    "float score_transform(float s, float softcap)\n"
-    "{\n"
-    "    return softcap > 0.0f ? softcap * tanh(s / softcap) : s;\n"
-    "}\n"
-    "/* row r of n_rows = batch * n_q: batch entry r / n_q, position n_kv - n_q + r % n_q */\n"
-    "__kernel void naive_attention(__global const float *q, __global const float *k,\n"
-    "                              __global const float *v, __global float *out,\n"
-    "                              __global const float *sink_logits, int use_sink_logits,\n"
-    "                              int n_rows, int n_q, int n_kv, int n_heads, int n_kv_heads,\n"
-    "                              int window, int n_sink, int dilation, int bidir, float scale,\n"
-    "                              float softcap)\n"
-    "{\n"
-    "    int r = get_global_id(0), h = get_global_id(1);\n"
-    "    if (r >= n_rows)\n"
-    "        return;\n"
-    "    long i = n_kv - n_q + r % n_q;\n"
-    "    int kvh = h / (n_heads / n_kv_heads);\n"
-    "    size_t stride = (size_t)n_kv_heads * HEAD_DIM;\n"
-    "    __global const float *qr = q + ((size_t)r * n_heads + h) * HEAD_DIM;\n"
-    "    __global const float *kb = k + (size_t)(r / n_q) * n_kv * stride + kvh * HEAD_DIM;\n"
-    "    __global const float *vb = v + (size_t)(r / n_q) * n_kv * stride + kvh * HEAD_DIM;\n"
-    "    float acc[HEAD_DIM];\n"
-    "    for (int d = 0; d < HEAD_DIM; ++d)\n"
-    "        acc[d] = 0.0f;\n"
-    "    float m = -INFINITY, l = 0.0f;\n"
-    "    long lo = window == 0 ? 0 : bidir ? i - window + 1 : i - (long)window * dilation + 1;\n"
-    "    long hi = bidir ? (window == 0 ? n_kv - 1 : i + window - 1) : i;\n"
-    "    lo = lo < 0 ? 0 : lo;\n"
-    "    hi = hi > n_kv - 1 ? n_kv - 1 : hi;\n"
-    "    long sink_end = n_sink < lo ? n_sink : lo;\n"
-    "    for (int pass = 0; pass < 2; ++pass) { /* sinks before the band, then the band */\n"
-    "        long j1 = pass ? hi + 1 : sink_end;\n"
-    "        for (long j = pass ? lo : 0; j < j1; ++j) {\n"
-    "            if (!band_visible(i, j, n_kv, window, n_sink, dilation, bidir))\n"
-    "                continue;\n"
-    "            float s = 0.0f;\n"
-    "            for (int d = 0; d < HEAD_DIM; ++d)\n"
-    "                s += qr[d] * kb[j * stride + d];\n"
-    "            s = score_transform(s * scale, softcap);\n"
-    "            if (s > m) {\n"
-    "                float c = exp(m - s);\n"
-    "                l *= c;\n"
-    "                for (int d = 0; d < HEAD_DIM; ++d)\n"
-    "                    acc[d] *= c;\n"
-    "                m = s;\n"
-    "            }\n"
-    "            float p = exp(s - m);\n"
-    "            l += p;\n"
-    "            for (int d = 0; d < HEAD_DIM; ++d)\n"
-    "                acc[d] += p * vb[j * stride + d];\n"
-    "        }\n"
-    "    }\n"
-    "    if (use_sink_logits) {\n"
-    "        float sl = sink_logits[h], m2 = fmax(m, sl), c = exp(m - m2);\n"
-    "        l = l * c + exp(sl - m2);\n"
-    "        for (int d = 0; d < HEAD_DIM; ++d)\n"
-    "            acc[d] *= c;\n"
-    "    }\n"
-    "    float inv = l > 0.0f ? 1.0f / l : 0.0f;\n"
-    "    __global float *o = out + ((size_t)r * n_heads + h) * HEAD_DIM;\n"
-    "    for (int d = 0; d < HEAD_DIM; ++d)\n"
-    "        o[d] = acc[d] * inv;\n"
-    "}\n"
-    "/* Scores of matrix `mat` (mat0 + mat overall), row t, become probabilities in\n"
-    " * place. Query position i = base_pos + (overall / per_block) * block_step + t * t_step;\n"
-    " * column c is key j = i0 - pad + c, i0 being the position of the block's row 0. */\n"
-    "__kernel __attribute__((reqd_work_group_size(WG_SIZE, 1, 1)))\n"
-    "void band_softmax(__global float *s, int mat0, int m_rows, int l_cols, int per_block,\n"
-    "                  int block_step, int base_pos, int t_step, int pad, int n_keys, int window,\n"
-    "                  int dilation, float softcap)\n"
-    "{\n"
-    "    __local float red[WG_SIZE];\n"
-    "    int t = get_group_id(0), mat = get_group_id(1), lid = get_local_id(0);\n"
-    "    long i0 = base_pos + (long)((mat0 + mat) / per_block) * block_step;\n"
-    "    long i = i0 + (long)t * t_step, j0 = i0 - pad;\n"
-    "    int live = i < n_keys;\n"
-    "    __global float *row = s + ((size_t)mat * m_rows + t) * l_cols;\n"
-    "    float mx = -INFINITY;\n"
-    "    for (int c = lid; c < l_cols; c += WG_SIZE)\n"
-    "        if (live && band_visible(i, j0 + c, n_keys, window, 0, dilation, 0)) {\n"
-    "            float x = score_transform(row[c], softcap);\n"
-    "            row[c] = x;\n"
-    "            mx = fmax(mx, x);\n"
-    "        }\n"
-    "    red[lid] = mx;\n"
-    "    barrier(CLK_LOCAL_MEM_FENCE);\n"
-    "    for (int w = WG_SIZE / 2; w > 0; w >>= 1) {\n"
-    "        if (lid < w)\n"
-    "            red[lid] = fmax(red[lid], red[lid + w]);\n"
-    "        barrier(CLK_LOCAL_MEM_FENCE);\n"
-    "    }\n"
-    "    mx = red[0];\n"
-    "    barrier(CLK_LOCAL_MEM_FENCE);\n"
-    "    float sum = 0.0f;\n"
-    "    for (int c = lid; c < l_cols; c += WG_SIZE) {\n"
-    "        float p = live && band_visible(i, j0 + c, n_keys, window, 0, dilation, 0)\n"
-    "                      ? exp(row[c] - mx) : 0.0f;\n"
-    "        row[c] = p;\n"
-    "        sum += p;\n"
-    "    }\n"
-    "    red[lid] = sum;\n"
-    "    barrier(CLK_LOCAL_MEM_FENCE);\n"
-    "    for (int w = WG_SIZE / 2; w > 0; w >>= 1) {\n"
-    "        if (lid < w)\n"
-    "            red[lid] += red[lid + w];\n"
-    "        barrier(CLK_LOCAL_MEM_FENCE);\n"
-    "    }\n"
-    "    float inv = red[0] > 0.0f ? 1.0f / red[0] : 0.0f;\n"
-    "    for (int c = lid; c < l_cols; c += WG_SIZE)\n"
-    "        row[c] *= inv;\n"
-    "}\n";
 
 #define SOFTMAX_WG 64
 #define GEMM_BLOCK 128 /* queries per GEMM block: bigger wastes band, smaller starves the GEMM */
@@ -185,24 +53,18 @@ static struct program_slot *kernels_for(bench_device *dev, int head_dim, char *e
     struct program_slot *p = &programs[free_slot];
     char options[96];
     snprintf(options, sizeof options, "-DHEAD_DIM=%d -DWG_SIZE=%d", head_dim, SOFTMAX_WG);
-    cl_int rc;
-    const char *src = baseline_source;
-    p->program = clCreateProgramWithSource(dev->cl, 1, &src, NULL, &rc);
-    if (rc == CL_SUCCESS)
-        rc = clBuildProgram(p->program, 1, &dev->id, options, NULL, NULL);
-    if (rc == CL_SUCCESS)
-        p->naive = clCreateKernel(p->program, "naive_attention", &rc);
+    cl_int rc = CL_SUCCESS;
+    p->program = bench_build_program(dev, "baselines.cl", options, err, err_size);
+    if (!p->program)
+        return NULL;
+    p->naive = clCreateKernel(p->program, "naive_attention", &rc);
     if (rc == CL_SUCCESS)
         p->softmax = clCreateKernel(p->program, "band_softmax", &rc);
     if (rc != CL_SUCCESS) {
-        int len = snprintf(err, err_size, "baseline kernels: %s (%d)", bench_cl_error(rc), rc);
-        if (p->program && len > 0 && (size_t)len + 2 < err_size) {
-            strcat(err, ": ");
-            clGetProgramBuildInfo(p->program, dev->id, CL_PROGRAM_BUILD_LOG,
-                                  err_size - (size_t)len - 2, err + len + 2, NULL);
-        }
-        if (p->program)
-            clReleaseProgram(p->program);
+        snprintf(err, err_size, "baseline kernels: %s (%d)", bench_cl_error(rc), rc);
+        if (p->naive)
+            clReleaseKernel(p->naive);
+        clReleaseProgram(p->program);
         memset(p, 0, sizeof *p);
         return NULL;
     }

@@ -131,6 +131,10 @@ void check_result_conclude(check_result *r, const swacl_attn_config *cfg, double
 
 int bench_device_open(const char *selector, bench_device *dev, char *err, size_t err_size);
 void bench_device_close(bench_device *dev);
+/* one of the tool's kernel files (tools/prof/cl/, embedded at build time) built
+ * for the device; NULL with the reason and the build log in err */
+cl_program bench_build_program(const bench_device *dev, const char *file, const char *options,
+                               char *err, size_t err_size);
 
 void limits_run(bench_device *dev, const bench_opts *opts);
 /* seconds the limits take with these options (for the estimate) */

@@ -1,6 +1,6 @@
-/* limits.c — the device itself: opened through swacl's public API, then its own
- * limits measured with small tool kernels and CLBlast (bandwidth, FMA rate,
- * SGEMM rate, host transfers, launch latency). */
+/* limits.c — the device itself: opened through swacl's public API, the tool's
+ * kernel files built for it, then its own limits measured with cl/limits.cl and
+ * CLBlast (bandwidth, FMA rate, SGEMM rate, host transfers, launch latency). */
 #include "bench.h"
 
 #include <math.h>
@@ -10,49 +10,13 @@
 #include <clblast_c.h>
 #endif
 
-/* CPUs stream best when each work-item owns a contiguous range (one core's
- * prefetcher follows it); GPUs when neighbouring work-items read neighbouring
- * words (coalescing). The FMA kernel keeps 8 independent float4 chains in
- * flight per work-item, enough to hide FMA latency on both. */
-static const char limits_source[] =
-    "__kernel void read_contig(__global const float4 *in, __global float *out, uint per_item)\n"
-    "{\n"
-    "    __global const float4 *p = in + get_global_id(0) * per_item;\n"
-    "    float4 acc = (float4)(0.0f);\n"
-    "    for (uint i = 0; i < per_item; ++i)\n"
-    "        acc += p[i];\n"
-    "    out[get_global_id(0)] = acc.x + acc.y + acc.z + acc.w;\n"
-    "}\n"
-    "__kernel void read_coalesced(__global const float4 *in, __global float *out, uint n4)\n"
-    "{\n"
-    "    float4 acc = (float4)(0.0f);\n"
-    "    for (uint i = get_global_id(0); i < n4; i += get_global_size(0))\n"
-    "        acc += in[i];\n"
-    "    out[get_global_id(0)] = acc.x + acc.y + acc.z + acc.w;\n"
-    "}\n"
-    "__kernel void copy_contig(__global const float4 *in, __global float4 *out, uint per_item)\n"
-    "{\n"
-    "    size_t base = get_global_id(0) * per_item;\n"
-    "    for (uint i = 0; i < per_item; ++i)\n"
-    "        out[base + i] = in[base + i];\n"
-    "}\n"
-    "__kernel void copy_coalesced(__global const float4 *in, __global float4 *out, uint n4)\n"
-    "{\n"
-    "    for (uint i = get_global_id(0); i < n4; i += get_global_size(0))\n"
-    "        out[i] = in[i];\n"
-    "}\n"
-    "__kernel void fma_rate(__global float *out, float a, float b, uint iters)\n"
-    "{\n"
-    "    float4 x0 = (float4)((float)get_global_id(0) * 1e-6f), x1 = x0 + 0.1f, x2 = x0 + 0.2f,\n"
-    "           x3 = x0 + 0.3f, x4 = x0 + 0.4f, x5 = x0 + 0.5f, x6 = x0 + 0.6f, x7 = x0 + 0.7f;\n"
-    "    for (uint i = 0; i < iters; ++i) {\n"
-    "        x0 = fma(x0, a, b); x1 = fma(x1, a, b); x2 = fma(x2, a, b); x3 = fma(x3, a, b);\n"
-    "        x4 = fma(x4, a, b); x5 = fma(x5, a, b); x6 = fma(x6, a, b); x7 = fma(x7, a, b);\n"
-    "    }\n"
-    "    float4 s = x0 + x1 + x2 + x3 + x4 + x5 + x6 + x7;\n"
-    "    out[get_global_id(0)] = s.x + s.y + s.z + s.w;\n"
-    "}\n"
-    "__kernel void empty(__global float *out) { }\n";
+/* the tool's kernel files (tools/prof/cl/), embedded by cmake/embed_kernels.cmake */
+struct prof_kernel_source {
+    const char *name;
+    const char *text;
+    size_t size;
+};
+extern const struct prof_kernel_source prof_kernel_sources[];
 
 #define FMA_ITERS 2048
 #define FMA_FLOPS_PER_ITER (8 * 4 * 2) /* chains x lanes x (multiply + add) */
@@ -88,6 +52,33 @@ void bench_device_close(bench_device *dev)
 {
     swacl_context_destroy(dev->ctx);
     dev->ctx = NULL;
+}
+
+cl_program bench_build_program(const bench_device *dev, const char *file, const char *options,
+                               char *err, size_t err_size)
+{
+    const struct prof_kernel_source *e = prof_kernel_sources;
+    while (e->name && strcmp(e->name, file) != 0)
+        ++e;
+    const char *text = e->text;
+    size_t size = e->size;
+    cl_int rc = CL_INVALID_VALUE;
+    cl_program prog = e->name ? clCreateProgramWithSource(dev->cl, 1, &text, &size, &rc) : NULL;
+    if (rc == CL_SUCCESS && (rc = clBuildProgram(prog, 1, &dev->id, options, NULL, NULL)) == CL_SUCCESS)
+        return prog;
+    size_t log_size = 0;
+    if (prog)
+        clGetProgramBuildInfo(prog, dev->id, CL_PROGRAM_BUILD_LOG, 0, NULL, &log_size);
+    char *log = prof_xrealloc(NULL, log_size + 1);
+    log[0] = log[log_size] = '\0';
+    if (prog)
+        clGetProgramBuildInfo(prog, dev->id, CL_PROGRAM_BUILD_LOG, log_size, log, NULL);
+    snprintf(err, err_size, "%s: %s (%d)%s%s", file, e->name ? bench_cl_error(rc) : "not embedded",
+             rc, log[0] ? ": " : "", log);
+    free(log);
+    if (prog)
+        clReleaseProgram(prog);
+    return NULL;
 }
 
 /* ---- one measurement ----------------------------------------------------------- */
@@ -264,18 +255,7 @@ void limits_run(bench_device *dev, const bench_opts *opts)
     void *host = NULL;
     char reason[1024];
 
-    const char *src = limits_source;
-    prog = clCreateProgramWithSource(dev->cl, 1, &src, NULL, &rc);
-    if (rc == CL_SUCCESS)
-        rc = clBuildProgram(prog, 1, &dev->id, "", NULL, NULL);
-    if (rc != CL_SUCCESS) {
-        int len = snprintf(reason, sizeof reason, "limit kernels: %s (%d)", bench_cl_error(rc), rc);
-        if (prog && len > 0 && (size_t)len < sizeof reason - 2) {
-            reason[len++] = ':';
-            reason[len++] = ' ';
-            clGetProgramBuildInfo(prog, dev->id, CL_PROGRAM_BUILD_LOG, sizeof reason - (size_t)len,
-                                  reason + len, NULL);
-        }
+    if (!(prog = bench_build_program(dev, "limits.cl", "", reason, sizeof reason))) {
         fail_row(dev, "read_bw", "GB/s", PROF_ERROR, reason);
         goto gemm;
     }

@@ -1,0 +1,51 @@
+/* limits.cl — swacl-prof's measures of a device's own limits: streaming read
+ * and copy bandwidth, FMA rate, and an empty kernel for launch latency.
+ *
+ * CPUs stream best when each work-item owns a contiguous range (one core's
+ * prefetcher follows it); GPUs when neighbouring work-items read neighbouring
+ * words (coalescing). The FMA kernel keeps 8 independent float4 chains in
+ * flight per work-item, enough to hide FMA latency on both. */
+
+__kernel void read_contig(__global const float4 *in, __global float *out, uint per_item)
+{
+    __global const float4 *p = in + get_global_id(0) * per_item;
+    float4 acc = (float4)(0.0f);
+    for (uint i = 0; i < per_item; ++i)
+        acc += p[i];
+    out[get_global_id(0)] = acc.x + acc.y + acc.z + acc.w;
+}
+
+__kernel void read_coalesced(__global const float4 *in, __global float *out, uint n4)
+{
+    float4 acc = (float4)(0.0f);
+    for (uint i = get_global_id(0); i < n4; i += get_global_size(0))
+        acc += in[i];
+    out[get_global_id(0)] = acc.x + acc.y + acc.z + acc.w;
+}
+
+__kernel void copy_contig(__global const float4 *in, __global float4 *out, uint per_item)
+{
+    size_t base = get_global_id(0) * per_item;
+    for (uint i = 0; i < per_item; ++i)
+        out[base + i] = in[base + i];
+}
+
+__kernel void copy_coalesced(__global const float4 *in, __global float4 *out, uint n4)
+{
+    for (uint i = get_global_id(0); i < n4; i += get_global_size(0))
+        out[i] = in[i];
+}
+
+__kernel void fma_rate(__global float *out, float a, float b, uint iters)
+{
+    float4 x0 = (float4)((float)get_global_id(0) * 1e-6f), x1 = x0 + 0.1f, x2 = x0 + 0.2f,
+           x3 = x0 + 0.3f, x4 = x0 + 0.4f, x5 = x0 + 0.5f, x6 = x0 + 0.6f, x7 = x0 + 0.7f;
+    for (uint i = 0; i < iters; ++i) {
+        x0 = fma(x0, a, b); x1 = fma(x1, a, b); x2 = fma(x2, a, b); x3 = fma(x3, a, b);
+        x4 = fma(x4, a, b); x5 = fma(x5, a, b); x6 = fma(x6, a, b); x7 = fma(x7, a, b);
+    }
+    float4 s = x0 + x1 + x2 + x3 + x4 + x5 + x6 + x7;
+    out[get_global_id(0)] = s.x + s.y + s.z + s.w;
+}
+
+__kernel void empty(__global float *out) { }
