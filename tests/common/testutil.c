@@ -1,11 +1,12 @@
 /* testutil.c — shared test helpers (see testutil.h): random data, context opening
- * with a clean skip, canaries, the tolerance table and the list of invalid inputs. */
+ * with a clean skip, canaries, comparison by the tolerance rule and the list of invalid inputs. */
 #define _POSIX_C_SOURCE 200809L /* setenv, unsetenv */
 #include "testutil.h"
 
 #include <xxhash.h>
 
 #include "internal.h" /* SWACL_REACH_ALL (the largest window * dilation + 1), ctx->params */
+#include "tolerance.h"
 
 #include <setjmp.h>
 #include <stdarg.h>
@@ -165,45 +166,9 @@ int tu_untouched(const void *buf, size_t n)
     return 1;
 }
 
-/* ---- tolerance ----
- *
- * FlashAttention's rule is that the kernel may err at most a small multiple of a
- * naive same-precision implementation's error against float64. On these inputs
- * (values uniform in [-1, 1], so |out| <= 1) that naive error is known well
- * enough to write the bounds down once, here, with some headroom:
- *
- *   io   kv    tol    why
- *   f32  f32   1e-4   naive fp32 attention is ~1e-6 off float64 for head_dim <= 256
- *                     and ~2k keys (sqrt(n) * eps growth of the sums); 1e-4 leaves
- *                     room for online-softmax rescaling and OpenCL's 3-4 ulp exp(),
- *                     yet catches any masking or indexing error (those are O(0.1)).
- *   f16  any   4e-3   the output itself is rounded to fp16 (2.4e-4 at |out| ~ 1),
- *                     and devices with cl_khr_fp16 may form q.k in half precision:
- *                     ~sqrt(head_dim) half ulps of score error; 4e-3 is ~2x a naive
- *                     fp16 implementation's error on head_dim 256.
- *   f32  f16   4e-3   keys and values rounded to fp16 in the cache: the same score
- *                     and value error as fp16 inputs, with an fp32 output.
- *
- * Applied as |got - ref| <= tol * (1 + |ref|): an absolute floor plus the same
- * amount relative, so larger scales or values do not need their own entries. */
-static const struct {
-    swacl_dtype io, kv;
-    double tol;
-} tolerance_table[] = {
-    {SWACL_F32, SWACL_F32, 1e-4},
-    {SWACL_F32, SWACL_F16, 4e-3},
-    {SWACL_F16, SWACL_F32, 4e-3},
-    {SWACL_F16, SWACL_F16, 4e-3},
-};
+/* ---- tolerance: the rule and its values live in runtime/tolerance.h ---- */
 
-double tu_tolerance(swacl_dtype io, swacl_dtype kv)
-{
-    for (size_t i = 0; i < sizeof tolerance_table / sizeof tolerance_table[0]; i++)
-        if (tolerance_table[i].io == io && tolerance_table[i].kv == kv)
-            return tolerance_table[i].tol;
-    fail_msg("no tolerance for io dtype %d, kv dtype %d", (int)io, (int)kv);
-    return 0.0;
-}
+double tu_tolerance(swacl_dtype io, swacl_dtype kv) { return swacl_tolerance(io, kv); }
 
 tu_cmp tu_compare(const void *got, const void *ref, size_t n, swacl_dtype dtype, double tol,
                   const char *what)
@@ -215,7 +180,7 @@ tu_cmp tu_compare(const void *got, const void *ref, size_t n, swacl_dtype dtype,
         /* written so that a NaN error counts as bad and as the maximum */
         if (!(err <= c.max_err))
             c.max_err = isnan(err) ? INFINITY : err;
-        if (!(err <= tol * (1.0 + fabs(r)))) {
+        if (!swacl_within_tolerance(g, r, tol)) {
             if (c.n_bad == 0) {
                 c.first_bad = i;
                 c.got_first = g;

@@ -78,11 +78,11 @@ void tu_blob_reseal(unsigned char *blob, size_t size);
 
 /* ---- tolerance and comparison ---- */
 
-/* The one tolerance rule of the suite: element e passes when
+/* The one tolerance rule of the suite (and of swacl-prof): element e passes when
  *     |got[e] - ref[e]| <= tol * (1 + |ref[e]|)
  * with tol from tu_tolerance and ref from swacl_reference_attention (float64).
  * io is the q/k/v/out type, kv the cache storage type (pass io when there is no
- * cache). The values and why they are safe are in testutil.c. */
+ * cache). The rule, its values and why they are safe are in runtime/tolerance.h. */
 double tu_tolerance(swacl_dtype io, swacl_dtype kv);
 
 typedef struct tu_cmp {

@@ -98,16 +98,14 @@ void check_fill(float *x, size_t n, uint64_t *seed);
  * fp16 when cfg->kv_dtype is F16, so the check measures the kernel, not the storage */
 int check_reference(const swacl_attn_config *cfg, int n, const float *q, const float *k,
                     const float *v, float *out);
-/* the tolerance for a configuration's outputs (all of them live here) */
-double check_tolerance(const swacl_attn_config *cfg);
-double check_max_err(const float *a, const float *b, size_t n);
 
 /* A configuration's verdict, kept so that every row of it (sizes, batches)
  * reuses one check. status PROF_OK with done = 1 means verified. */
 typedef struct check_result {
     int done;
     prof_status status;
-    double max_err;
+    double max_err;   /* largest |out - reference| */
+    long n_bad;       /* outputs outside the tolerance rule (runtime/tolerance.h) */
     char check[128];  /* what ran */
     char reason[256]; /* why not ok */
 } check_result;
@@ -123,9 +121,11 @@ void check_result_fail(check_result *r, prof_status st, const char *fmt, ...)
     ;
 /* a failed swacl call: unsupported stays unsupported, everything else is an error */
 void check_result_swacl(check_result *r, swacl_context *ctx, swacl_status st, const char *what);
-/* records max_err and fails the verdict when it exceeds the tolerance */
-void check_result_conclude(check_result *r, const swacl_attn_config *cfg, double max_err,
-                        const char *what);
+/* n outputs against the reference into max_err and n_bad, by the tests' rule */
+void check_compare(check_result *r, const swacl_attn_config *cfg, const float *got,
+                   const float *ref, size_t n);
+/* fails the verdict when any output compared was outside the tolerance */
+void check_result_conclude(check_result *r, const swacl_attn_config *cfg, const char *what);
 
 /* ---- work (limits.c, suites.c, baselines.c) ---------------------------------- */
 

@@ -219,7 +219,6 @@ static void check_oneshot(bench_device *dev, const swacl_attn_config *cfg, check
 {
     check_instance inst[2];
     int n_inst = check_instances(cfg, inst);
-    double worst = 0;
     for (int i = 0; i < n_inst && r->status == PROF_OK; ++i) {
         const swacl_attn_config *c = &inst[i].cfg;
         int n = inst[i].n;
@@ -241,14 +240,14 @@ static void check_oneshot(bench_device *dev, const swacl_attn_config *cfg, check
         else if (check_reference(c, n, hc.q, hc.k, hc.v, hc.ref))
             check_result_fail(r, PROF_ERROR, "swacl_reference_attention refused the configuration");
         else
-            worst = fmax(worst, check_max_err(hc.out, hc.ref, q_elems(c, n)));
+            check_compare(r, c, hc.out, hc.ref, q_elems(c, n));
         for (int j = 0; j < 4; ++j)
             release(&b[j]);
         case_free(&hc);
     }
     check_describe(inst, n_inst, NULL, r->check, sizeof r->check);
     if (r->status == PROF_OK)
-        check_result_conclude(r, cfg, worst, "one-shot");
+        check_result_conclude(r, cfg, "one-shot");
 }
 
 /* prefills host arrays of n tokens into (layer 0, seq) chunk by chunk */
@@ -270,7 +269,6 @@ static void check_chunked(bench_device *dev, const swacl_attn_config *cfg, check
 {
     check_instance inst[2];
     int n_inst = check_instances(cfg, inst);
-    double worst = 0;
     for (int i = 0; i < n_inst && r->status == PROF_OK; ++i) {
         const swacl_attn_config *c = &inst[i].cfg;
         int n = inst[i].n;
@@ -285,13 +283,13 @@ static void check_chunked(bench_device *dev, const swacl_attn_config *cfg, check
         else if (check_reference(c, n, hc.q, hc.k, hc.v, hc.ref))
             check_result_fail(r, PROF_ERROR, "swacl_reference_attention refused the configuration");
         else
-            worst = fmax(worst, check_max_err(hc.out, hc.ref, q_elems(c, n)));
+            check_compare(r, c, hc.out, hc.ref, q_elems(c, n));
         swacl_cache_destroy(cache);
         case_free(&hc);
     }
     check_describe(inst, n_inst, NULL, r->check, sizeof r->check);
     if (r->status == PROF_OK)
-        check_result_conclude(r, cfg, worst, "chunked prefill");
+        check_result_conclude(r, cfg, "chunked prefill");
 }
 
 /* Sequences of different lengths are prefilled in chunks, then decoded
@@ -301,7 +299,6 @@ static void check_decode(bench_device *dev, const swacl_attn_config *cfg, check_
 {
     check_instance inst[2];
     int n_inst = check_instances(cfg, inst);
-    double worst = 0;
     for (int i = 0; i < n_inst && r->status == PROF_OK; ++i) {
         const swacl_attn_config *c = &inst[i].cfg;
         host_case hc[CHECK_DECODE_SEQS];
@@ -346,7 +343,7 @@ static void check_decode(bench_device *dev, const swacl_attn_config *cfg, check_
             if (check_reference(c, n, hc[s].q, hc[s].k, hc[s].v, hc[s].ref))
                 check_result_fail(r, PROF_ERROR, "swacl_reference_attention refused the configuration");
             else
-                worst = fmax(worst, check_max_err(hc[s].out, hc[s].ref, q_elems(c, n)));
+                check_compare(r, c, hc[s].out, hc[s].ref, q_elems(c, n));
         }
         swacl_cache_destroy(cache);
         for (int s = 0; s < CHECK_DECODE_SEQS; ++s)
@@ -357,7 +354,7 @@ static void check_decode(bench_device *dev, const swacl_attn_config *cfg, check_
     snprintf(extra, sizeof extra, "+%d decode steps, %d seqs", CHECK_DECODE_STEPS, CHECK_DECODE_SEQS);
     check_describe(inst, n_inst, extra, r->check, sizeof r->check);
     if (r->status == PROF_OK)
-        check_result_conclude(r, cfg, worst, "decode");
+        check_result_conclude(r, cfg, "decode");
 }
 
 /* ---- timed runs ---------------------------------------------------------------- */
