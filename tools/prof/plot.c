@@ -98,11 +98,23 @@ static int place_row(const char *suite, const prof_row *row, int *panel_index, i
     return 1;
 }
 
-static double to_x(double v, double lo, double hi)
+/* the distinct x values of a panel, ascending; their count */
+static int x_values(const panel *p, double *xs, int max)
 {
-    if (hi <= lo)
-        return (PLOT_X0 + PLOT_X1) / 2.0;
-    return PLOT_X0 + (log2(v) - log2(lo)) / (log2(hi) - log2(lo)) * (PLOT_X1 - PLOT_X0);
+    int n = 0;
+    for (int i = 0; i < p->n; ++i)
+        for (int k = 0; k < p->lines[i].n; ++k) {
+            double v = p->lines[i].pts[k].x;
+            int j = n;
+            while (j > 0 && xs[j - 1] > v)
+                --j;
+            if ((j > 0 && xs[j - 1] == v) || n == max)
+                continue;
+            memmove(&xs[j + 1], &xs[j], sizeof *xs * (size_t)(n - j));
+            xs[j] = v;
+            ++n;
+        }
+    return n;
 }
 
 static double to_y(double v, double lo, double hi, int logy)
@@ -113,17 +125,19 @@ static double to_y(double v, double lo, double hi, int logy)
     return PLOT_Y1 - (a - b) / (c - b) * (PLOT_Y1 - PLOT_Y0);
 }
 
+/* Lines on a log2 x axis; grouped bars, one group per x value, when some series
+ * has a single point (a quick run's panels), where a line would be a lone dot. */
 static void draw_panel(const panel *p, int top, int logy, const char *y_label, FILE *out)
 {
-    double xlo = INFINITY, xhi = -INFINITY, ylo = INFINITY, yhi = -INFINITY;
-    for (int i = 0; i < p->n; ++i)
+    double xs[64], ylo = INFINITY, yhi = -INFINITY;
+    int n_x = x_values(p, xs, 64), bars = 0;
+    for (int i = 0; i < p->n; ++i) {
+        bars |= p->lines[i].n == 1;
         for (int k = 0; k < p->lines[i].n; ++k) {
-            point pt = p->lines[i].pts[k];
-            xlo = fmin(xlo, pt.x);
-            xhi = fmax(xhi, pt.x);
-            ylo = fmin(ylo, pt.y);
-            yhi = fmax(yhi, pt.y);
+            ylo = fmin(ylo, p->lines[i].pts[k].y);
+            yhi = fmax(yhi, p->lines[i].pts[k].y);
         }
+    }
     if (logy) { /* whole decades */
         ylo = pow(10, floor(log10(ylo)));
         yhi = pow(10, ceil(log10(yhi)));
@@ -133,6 +147,12 @@ static void draw_panel(const panel *p, int top, int logy, const char *y_label, F
         ylo = 0;
         yhi = yhi > 0 ? yhi * 1.1 : 1;
     }
+    /* x position of each value: evenly spaced groups for bars, log2 for lines */
+    double group_w = (double)(PLOT_X1 - PLOT_X0) / n_x, xpos[64];
+    for (int j = 0; j < n_x; ++j)
+        xpos[j] = bars || n_x == 1 ? PLOT_X0 + group_w * (j + 0.5)
+                                   : PLOT_X0 + (log2(xs[j]) - log2(xs[0])) /
+                                                   (log2(xs[n_x - 1]) - log2(xs[0])) * (PLOT_X1 - PLOT_X0);
     fprintf(out, "<g transform=\"translate(0,%d)\">\n", top);
     fprintf(out, "<text x=\"%d\" y=\"22\" font-size=\"15\" font-weight=\"bold\">", PLOT_X0);
     xml_text(out, p->title);
@@ -140,23 +160,13 @@ static void draw_panel(const panel *p, int top, int logy, const char *y_label, F
     fprintf(out, "<rect x=\"%d\" y=\"%d\" width=\"%d\" height=\"%d\" fill=\"none\" stroke=\"#444\"/>\n",
             PLOT_X0, PLOT_Y0, PLOT_X1 - PLOT_X0, PLOT_Y1 - PLOT_Y0);
     /* x ticks at every value that occurs: the suites use few, chosen sizes */
-    double done[64];
-    int n_done = 0;
-    for (int i = 0; i < p->n; ++i)
-        for (int k = 0; k < p->lines[i].n; ++k) {
-            double v = p->lines[i].pts[k].x;
-            int seen = 0;
-            for (int j = 0; j < n_done; ++j)
-                seen |= done[j] == v;
-            if (seen || n_done == 64)
-                continue;
-            done[n_done++] = v;
-            double x = to_x(v, xlo, xhi);
-            fprintf(out, "<line x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"%d\" stroke=\"#ddd\"/>\n", x,
-                    PLOT_Y0, x, PLOT_Y1);
-            fprintf(out, "<text x=\"%.1f\" y=\"%d\" font-size=\"11\" text-anchor=\"middle\">%.0f</text>\n",
-                    x, PLOT_Y1 + 15, v);
-        }
+    for (int j = 0; j < n_x; ++j) {
+        if (!bars)
+            fprintf(out, "<line x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"%d\" stroke=\"#ddd\"/>\n",
+                    xpos[j], PLOT_Y0, xpos[j], PLOT_Y1);
+        fprintf(out, "<text x=\"%.1f\" y=\"%d\" font-size=\"11\" text-anchor=\"middle\">%.0f</text>\n",
+                xpos[j], PLOT_Y1 + 15, xs[j]);
+    }
     fprintf(out, "<text x=\"%d\" y=\"%d\" font-size=\"12\" text-anchor=\"middle\">",
             (PLOT_X0 + PLOT_X1) / 2, PLOT_Y1 + 34);
     xml_text(out, p->x_label);
@@ -180,22 +190,41 @@ static void draw_panel(const panel *p, int top, int logy, const char *y_label, F
     fprintf(out, "<text x=\"18\" y=\"%d\" font-size=\"12\" text-anchor=\"middle\" "
                  "transform=\"rotate(-90 18 %d)\">%s</text>\n",
             (PLOT_Y0 + PLOT_Y1) / 2, (PLOT_Y0 + PLOT_Y1) / 2, y_label);
+    double bar_w = fmin(group_w * 0.8 / p->n, 60); /* a group of bars is centred on its x */
     for (int i = 0; i < p->n; ++i) {
         const series *s = &p->lines[i];
         const char *color = palette[i % (int)(sizeof palette / sizeof palette[0])];
-        fprintf(out, "<polyline fill=\"none\" stroke=\"%s\" stroke-width=\"2\"%s points=\"", color,
-                s->dashed ? " stroke-dasharray=\"6 4\"" : "");
-        for (int k = 0; k < s->n; ++k)
-            fprintf(out, "%s%.1f,%.1f", k ? " " : "", to_x(s->pts[k].x, xlo, xhi),
-                    to_y(s->pts[k].y, ylo, yhi, logy));
-        fprintf(out, "\"/>\n");
-        for (int k = 0; k < s->n; ++k)
-            fprintf(out, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"3\" fill=\"%s\"/>\n",
-                    to_x(s->pts[k].x, xlo, xhi), to_y(s->pts[k].y, ylo, yhi, logy), color);
+        /* baselines: dashed lines, or pale bars with a dashed edge */
+        const char *dash = s->dashed ? " stroke-dasharray=\"6 4\"" : "";
+        const char *opacity = s->dashed ? "0.3" : "0.9";
+        /* pass 0: the polyline (lines) or the bars; pass 1: the points of a line */
+        for (int pass = 0; pass < 2 - bars; ++pass) {
+            if (pass == 0 && !bars)
+                fprintf(out, "<polyline fill=\"none\" stroke=\"%s\" stroke-width=\"2\"%s points=\"",
+                        color, dash);
+            for (int k = 0; k < s->n; ++k) {
+                int j = 0;
+                while (xs[j] != s->pts[k].x)
+                    ++j;
+                double y = to_y(s->pts[k].y, ylo, yhi, logy);
+                if (bars)
+                    fprintf(out, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" "
+                                 "fill=\"%s\" fill-opacity=\"%s\" stroke=\"%s\"%s/>\n",
+                            xpos[j] + bar_w * (i - 0.5 * p->n), y, bar_w, PLOT_Y1 - y, color,
+                            opacity, color, dash);
+                else if (pass == 0)
+                    fprintf(out, "%s%.1f,%.1f", k ? " " : "", xpos[j], y);
+                else
+                    fprintf(out, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"3\" fill=\"%s\"/>\n", xpos[j],
+                            y, color);
+            }
+            if (pass == 0 && !bars)
+                fprintf(out, "\"/>\n");
+        }
         int ly = PLOT_Y0 + 6 + i * 16;
-        fprintf(out, "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" stroke=\"%s\" stroke-width=\"2\"%s/>\n",
-                PLOT_X1 + 16, ly, PLOT_X1 + 40, ly, color,
-                s->dashed ? " stroke-dasharray=\"6 4\"" : "");
+        fprintf(out, "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" stroke=\"%s\" stroke-width=\"%d\"%s%s%s/>\n",
+                PLOT_X1 + 16, ly, PLOT_X1 + 40, ly, color, bars ? 8 : 2, bars ? "" : dash,
+                bars ? " stroke-opacity=" : "", bars ? (s->dashed ? "\"0.3\"" : "\"0.9\"") : "");
         fprintf(out, "<text x=\"%d\" y=\"%d\" font-size=\"11\">", PLOT_X1 + 46, ly + 4);
         xml_text(out, s->label);
         fprintf(out, "</text>\n");
@@ -227,25 +256,40 @@ int prof_plot_svg(prof_report *const *reports, int n_reports, const char *metric
                     double x = pi == 2 ? row->batch : row->n_tokens;
                     if (x <= 0)
                         continue;
+                    /* the device by its letter: its full name heads the plot */
                     char label[200];
-                    snprintf(label, sizeof label, "%c %.24s %s%s%s%s", 'A' + dev_no % 26,
-                             dev->name, row->shape, row->kv_dtype[0] ? " kv " : "",
-                             row->kv_dtype, dashed ? (suite->name[0] == 'n' ? " naive" : " gemm") : "");
+                    snprintf(label, sizeof label, "%c %s%s%s%s", 'A' + dev_no % 26, row->shape,
+                             row->kv_dtype[0] ? " kv " : "", row->kv_dtype,
+                             dashed ? (suite->name[0] == 'n' ? " naive" : " gemm") : "");
                     add_point(series_for(&panels[pi], label, dashed), x, y);
                 }
             }
         }
-    int used = 0;
+    int used = 0, head = 20 + 16 * dev_no;
     for (int i = 0; i < 3; ++i)
         used += panels[i].n > 0;
-    int height = used ? used * PANEL_H : 60;
     fprintf(out, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
                  "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" "
                  "font-family=\"sans-serif\">\n<rect width=\"100%%\" height=\"100%%\" fill=\"white\"/>\n",
-            PANEL_W, height);
+            PANEL_W, head + (used ? used * PANEL_H : 30));
+    /* one line per device, its whole name: labels below carry only its letter */
+    dev_no = 0;
+    for (int r = 0; r < n_reports; ++r)
+        for (int d = 0; d < reports[r]->n_devices; ++d, ++dev_no) {
+            const prof_device *dev = &reports[r]->devices[d];
+            const char *file = strrchr(reports[r]->source, '/');
+            fprintf(out, "<text x=\"%d\" y=\"%d\" font-size=\"12\">%c  ", PLOT_X0, 20 + 16 * dev_no,
+                    'A' + dev_no % 26);
+            xml_text(out, file ? file + 1 : reports[r]->source);
+            fprintf(out, "%s", reports[r]->source[0] ? ": " : "");
+            xml_text(out, dev->name);
+            fprintf(out, " (%s, driver ", dev->type);
+            xml_text(out, dev->driver_version);
+            fprintf(out, ")</text>\n");
+        }
     if (!used)
-        fprintf(out, "<text x=\"20\" y=\"35\" font-size=\"14\">no ok rows to plot</text>\n");
-    for (int i = 0, top = 0; i < 3; ++i) {
+        fprintf(out, "<text x=\"20\" y=\"%d\" font-size=\"14\">no ok rows to plot</text>\n", head + 15);
+    for (int i = 0, top = head; i < 3; ++i) {
         if (!panels[i].n)
             continue;
         draw_panel(&panels[i], top, !want_gbs, want_gbs ? "GB/s" : "time per operation (ms)", out);

@@ -139,8 +139,13 @@ static void test_plot(void **state)
         char *svg = capture(fns[i], reps, 2);
         assert_true(strncmp(svg, "<?xml", 5) == 0);
         assert_non_null(strstr(svg, "<svg"));
-        assert_non_null(strstr(svg, "<polyline"));
+        /* a quick run's panels have single-point series: bars, not lone dots */
+        assert_null(strstr(svg, "<polyline"));
+        assert_non_null(strstr(svg, "<rect x="));
         assert_non_null(strstr(svg, "decode at full window"));
+        /* devices by their whole name, once each, above the panels */
+        assert_non_null(strstr(svg, ">A  prof_pocl_quick.json: pthread-skylake-avx512-AMD EPYC (cpu"));
+        assert_non_null(strstr(svg, ">B  prof_pocl_quick.json: pthread-skylake-avx512-AMD EPYC (cpu"));
         assert_non_null(strstr(svg, "</svg>\n"));
         assert_null(strstr(svg, "nan"));
         assert_null(strstr(svg, "inf"));
@@ -159,6 +164,30 @@ static void test_plot(void **state)
     prof_report_free(r);
 }
 
+/* series of several points are lines through them, on a log2 axis */
+static void test_plot_lines(void **state)
+{
+    (void)state;
+    prof_report *r = prof_report_new();
+    prof_device *dev = prof_report_add_device(r);
+    prof_strlcpy(dev->name, "a device <&> with a long name that no label cuts short", sizeof dev->name);
+    for (int i = 0; i < 3; ++i) {
+        char name[32];
+        snprintf(name, sizeof name, "laptop n=%d", 1024 << (2 * i));
+        prof_row *row = prof_suite_add_row(prof_device_suite(dev, "prefill"), name);
+        prof_strlcpy(row->shape, "laptop", sizeof row->shape);
+        row->n_tokens = 1024 << (2 * i);
+        row->time_ms = 2.0 * (i + 1);
+    }
+    char *svg = capture(plot_time, &r, 1);
+    assert_non_null(strstr(svg, "<polyline"));
+    assert_int_equal(strstr(svg, "<circle") != NULL, 1);
+    assert_null(strstr(svg, "chunked prefill")); /* panels without rows are left out */
+    assert_non_null(strstr(svg, "a device &lt;&amp;&gt; with a long name that no label cuts short"));
+    free(svg);
+    prof_report_free(r);
+}
+
 int main(int argc, char **argv)
 {
     if (argc > 1)
@@ -168,6 +197,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_compare_ratios),
         cmocka_unit_test(test_compare_missing),
         cmocka_unit_test(test_plot),
+        cmocka_unit_test(test_plot_lines),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
