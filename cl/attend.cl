@@ -856,8 +856,10 @@ static inline void accumulate_pv_row(const float *p, float alpha, const rows_src
 #else
     /* with few vectors per row, eight partial sums over keys keep the chains
        independent. Keys past jn have weight 0 and zero rows, and BLOCK_N is a
-       multiple of 8, so no remainder. Laptop shape (hd 64) on PoCL: 191 ms
-       against 288 ms for the key-by-key form. */
+       multiple of 8, so no remainder. On PoCL the key-by-key form took 1.5x
+       as long on laptop prefill (hd 64) when this one replaced it; the
+       "prefill laptop n=4096" row of tests/data/prof_pocl_quick.json is this
+       form's recorded time. */
     for (int c = 0; c < N_VEC; c++) {
         VT a0 = acc[c] * alpha, a1 = (VT)(0.0f), a2 = a1, a3 = a1, a4 = a1, a5 = a1, a6 = a1,
            a7 = a1;
