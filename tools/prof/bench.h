@@ -47,6 +47,16 @@ typedef struct bench_device {
     double seen_gflops[8];
 } bench_device;
 
+/* elements of n tokens' q (or out) rows, and of their k (or v) rows */
+static inline size_t bench_q_elems(const swacl_attn_config *cfg, int n)
+{
+    return (size_t)n * (size_t)cfg->n_heads * (size_t)cfg->head_dim;
+}
+static inline size_t bench_kv_elems(const swacl_attn_config *cfg, int n)
+{
+    return (size_t)n * (size_t)cfg->n_kv_heads * (size_t)cfg->head_dim;
+}
+
 /* ---- timing (measure.c) ---------------------------------------------------- */
 
 /* Runs reps operations and waits for them. *kernel_s: their summed kernel time
@@ -94,11 +104,6 @@ void check_describe(const check_instance *inst, int n_inst, const char *extra, c
                     size_t size);
 /* uniform [-1, 1), reproducible from *seed */
 void check_fill(float *x, size_t n, uint64_t *seed);
-/* swacl_reference_attention on fp32 data; keys and values first rounded to
- * fp16 when cfg->kv_dtype is F16, so the check measures the kernel, not the storage */
-int check_reference(const swacl_attn_config *cfg, int n, const float *q, const float *k,
-                    const float *v, float *out);
-
 /* A configuration's verdict, kept so that every row of it (sizes, batches)
  * reuses one check. status PROF_OK with done = 1 means verified. */
 typedef struct check_result {
@@ -121,9 +126,19 @@ void check_result_fail(check_result *r, prof_status st, const char *fmt, ...)
     ;
 /* a failed swacl call: unsupported stays unsupported, everything else is an error */
 void check_result_swacl(check_result *r, swacl_context *ctx, swacl_status st, const char *what);
-/* n outputs against the reference into max_err and n_bad, by the tests' rule */
-void check_compare(check_result *r, const swacl_attn_config *cfg, const float *got,
-                   const float *ref, size_t n);
+/* host inputs of a check, uniform [-1, 1) from seed, and an output that is NaN
+ * until written */
+typedef struct check_case {
+    float *q, *k, *v, *out;
+} check_case;
+void check_case_alloc(const swacl_attn_config *cfg, int n, uint64_t seed, check_case *hc);
+void check_case_free(check_case *hc);
+/* swacl_reference_attention over the n tokens of q, k, v (keys and values first
+ * rounded to fp16 when cfg->kv_dtype is F16, so the check measures the kernel, not
+ * the storage); its rows from `first` on are compared with got's n - first rows,
+ * into r's max_err and n_bad by the tests' rule (runtime/tolerance.h) */
+void check_verify(check_result *r, const swacl_attn_config *cfg, int n, const float *q,
+                  const float *k, const float *v, const float *got, int first);
 /* fails the verdict when any output compared was outside the tolerance */
 void check_result_conclude(check_result *r, const swacl_attn_config *cfg, const char *what);
 

@@ -67,37 +67,47 @@ void check_fill(float *x, size_t n, uint64_t *seed)
     }
 }
 
-int check_reference(const swacl_attn_config *cfg, int n, const float *q, const float *k,
-                    const float *v, float *out)
+void check_case_alloc(const swacl_attn_config *cfg, int n, uint64_t seed, check_case *hc)
 {
-    size_t kv_elems = (size_t)n * (size_t)cfg->n_kv_heads * (size_t)cfg->head_dim;
-    swacl_attn_config ref = *cfg;
-    ref.dtype = SWACL_F32;
-    ref.kv_dtype = SWACL_F32;
-    if (cfg->kv_dtype != SWACL_F16)
-        return swacl_reference_attention(&ref, n, q, k, v, out) == SWACL_OK ? 0 : -1;
-    float *k16 = prof_xrealloc(NULL, kv_elems * sizeof *k16);
-    float *v16 = prof_xrealloc(NULL, kv_elems * sizeof *v16);
-    for (size_t i = 0; i < kv_elems; ++i) {
-        k16[i] = swacl_f16_to_f32(swacl_f32_to_f16(k[i]));
-        v16[i] = swacl_f16_to_f32(swacl_f32_to_f16(v[i]));
-    }
-    int rc = swacl_reference_attention(&ref, n, q, k16, v16, out) == SWACL_OK ? 0 : -1;
-    free(k16);
-    free(v16);
-    return rc;
+    hc->q = prof_xrealloc(NULL, bench_q_elems(cfg, n) * sizeof(float));
+    hc->k = prof_xrealloc(NULL, bench_kv_elems(cfg, n) * sizeof(float));
+    hc->v = prof_xrealloc(NULL, bench_kv_elems(cfg, n) * sizeof(float));
+    hc->out = prof_xrealloc(NULL, bench_q_elems(cfg, n) * sizeof(float));
+    check_fill(hc->q, bench_q_elems(cfg, n), &seed);
+    check_fill(hc->k, bench_kv_elems(cfg, n), &seed);
+    check_fill(hc->v, bench_kv_elems(cfg, n), &seed);
+    memset(hc->out, 0xff, bench_q_elems(cfg, n) * sizeof(float)); /* NaN until written */
 }
 
-void check_compare(check_result *r, const swacl_attn_config *cfg, const float *got,
-                   const float *ref, size_t n)
+void check_case_free(check_case *hc) { free(hc->q), free(hc->k), free(hc->v), free(hc->out); }
+
+void check_verify(check_result *r, const swacl_attn_config *cfg, int n, const float *q,
+                  const float *k, const float *v, const float *got, int first)
 {
+    if (r->status != PROF_OK)
+        return;
+    size_t kv_n = bench_kv_elems(cfg, n), row = bench_q_elems(cfg, 1);
+    swacl_attn_config fp32 = *cfg;
+    fp32.dtype = fp32.kv_dtype = SWACL_F32;
+    float *ref = prof_xrealloc(NULL, bench_q_elems(cfg, n) * sizeof *ref), *k16 = NULL, *v16 = NULL;
+    if (cfg->kv_dtype == SWACL_F16) {
+        k16 = prof_xrealloc(NULL, kv_n * sizeof *k16);
+        v16 = prof_xrealloc(NULL, kv_n * sizeof *v16);
+        for (size_t i = 0; i < kv_n; ++i) {
+            k16[i] = swacl_f16_to_f32(swacl_f32_to_f16(k[i]));
+            v16[i] = swacl_f16_to_f32(swacl_f32_to_f16(v[i]));
+        }
+    }
     double tol = swacl_tolerance(cfg->dtype, cfg->kv_dtype);
-    for (size_t i = 0; i < n; ++i) {
-        double e = fabs((double)got[i] - (double)ref[i]);
+    if (swacl_reference_attention(&fp32, n, q, k16 ? k16 : k, v16 ? v16 : v, ref) != SWACL_OK)
+        check_result_fail(r, PROF_ERROR, "swacl_reference_attention refused the configuration");
+    for (size_t i = 0; r->status == PROF_OK && i < (size_t)(n - first) * row; ++i) {
+        double want = ref[(size_t)first * row + i], e = fabs((double)got[i] - want);
         if (!(e <= r->max_err)) /* NaN wins */
             r->max_err = e;
-        r->n_bad += !swacl_within_tolerance(got[i], ref[i], tol);
+        r->n_bad += !swacl_within_tolerance(got[i], want, tol);
     }
+    free(ref), free(k16), free(v16);
 }
 
 /* ---- verdicts kept per configuration ---------------------------------------------- */

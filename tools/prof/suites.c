@@ -99,16 +99,6 @@ double job_estimate_s(const bench_job *job, const bench_device *dev)
 
 /* ---- helpers ----------------------------------------------------------------- */
 
-static size_t q_elems(const swacl_attn_config *cfg, int n)
-{
-    return (size_t)n * (size_t)cfg->n_heads * (size_t)cfg->head_dim;
-}
-
-static size_t kv_elems(const swacl_attn_config *cfg, int n)
-{
-    return (size_t)n * (size_t)cfg->n_kv_heads * (size_t)cfg->head_dim;
-}
-
 /* a device buffer holding count random floats */
 static cl_mem random_buffer(bench_device *dev, size_t count, uint64_t seed, cl_int *rc)
 {
@@ -137,13 +127,13 @@ static int io_alloc(bench_device *dev, const swacl_attn_config *cfg, int n, io_b
 {
     cl_int rc = CL_SUCCESS;
     memset(io, 0, sizeof *io);
-    io->q = random_buffer(dev, q_elems(cfg, n), 11, &rc);
+    io->q = random_buffer(dev, bench_q_elems(cfg, n), 11, &rc);
     if (io->q)
-        io->k = random_buffer(dev, kv_elems(cfg, n), 12, &rc);
+        io->k = random_buffer(dev, bench_kv_elems(cfg, n), 12, &rc);
     if (io->k)
-        io->v = random_buffer(dev, kv_elems(cfg, n), 13, &rc);
+        io->v = random_buffer(dev, bench_kv_elems(cfg, n), 13, &rc);
     if (io->v)
-        io->out = clCreateBuffer(dev->cl, CL_MEM_READ_WRITE, q_elems(cfg, n) * sizeof(float), NULL, &rc);
+        io->out = clCreateBuffer(dev->cl, CL_MEM_READ_WRITE, bench_q_elems(cfg, n) * sizeof(float), NULL, &rc);
     if (rc != CL_SUCCESS) {
         snprintf(err, err_size, "buffers for %d tokens: %s (%d)", n, bench_cl_error(rc), rc);
         release(&io->q), release(&io->k), release(&io->v), release(&io->out);
@@ -155,29 +145,6 @@ static int io_alloc(bench_device *dev, const swacl_attn_config *cfg, int n, io_b
 static void io_release(io_buffers *io)
 {
     release(&io->q), release(&io->k), release(&io->v), release(&io->out);
-}
-
-/* host inputs of one check instance and the reference's output */
-typedef struct host_case {
-    float *q, *k, *v, *out, *ref;
-} host_case;
-
-static void case_alloc(const swacl_attn_config *cfg, int n, uint64_t seed, host_case *hc)
-{
-    hc->q = prof_xrealloc(NULL, q_elems(cfg, n) * sizeof(float));
-    hc->k = prof_xrealloc(NULL, kv_elems(cfg, n) * sizeof(float));
-    hc->v = prof_xrealloc(NULL, kv_elems(cfg, n) * sizeof(float));
-    hc->out = prof_xrealloc(NULL, q_elems(cfg, n) * sizeof(float));
-    hc->ref = prof_xrealloc(NULL, q_elems(cfg, n) * sizeof(float));
-    check_fill(hc->q, q_elems(cfg, n), &seed);
-    check_fill(hc->k, kv_elems(cfg, n), &seed);
-    check_fill(hc->v, kv_elems(cfg, n), &seed);
-    memset(hc->out, 0xff, q_elems(cfg, n) * sizeof(float)); /* NaN until written */
-}
-
-static void case_free(host_case *hc)
-{
-    free(hc->q), free(hc->k), free(hc->v), free(hc->out), free(hc->ref);
 }
 
 static int kernel_time(bench_device *dev, double *kernel_s, char *err, size_t err_size)
@@ -222,12 +189,12 @@ static void check_oneshot(bench_device *dev, const swacl_attn_config *cfg, check
     for (int i = 0; i < n_inst && r->status == PROF_OK; ++i) {
         const swacl_attn_config *c = &inst[i].cfg;
         int n = inst[i].n;
-        host_case hc;
-        case_alloc(c, n, 100 + (uint64_t)i, &hc);
+        check_case hc;
+        check_case_alloc(c, n, 100 + (uint64_t)i, &hc);
         cl_int rc;
         cl_mem b[4] = {NULL, NULL, NULL, NULL};
         const float *src[4] = {hc.q, hc.k, hc.v, NULL};
-        size_t bytes[4] = {q_elems(c, n) * 4, kv_elems(c, n) * 4, kv_elems(c, n) * 4, q_elems(c, n) * 4};
+        size_t bytes[4] = {bench_q_elems(c, n) * 4, bench_kv_elems(c, n) * 4, bench_kv_elems(c, n) * 4, bench_q_elems(c, n) * 4};
         for (int j = 0; j < 4; ++j)
             b[j] = clCreateBuffer(dev->cl, CL_MEM_READ_WRITE | (src[j] ? CL_MEM_COPY_HOST_PTR : 0),
                                   bytes[j], (void *)src[j], &rc);
@@ -237,13 +204,11 @@ static void check_oneshot(bench_device *dev, const swacl_attn_config *cfg, check
         else if ((rc = clEnqueueReadBuffer(dev->queue, b[3], CL_TRUE, 0, bytes[3], hc.out, 0, NULL,
                                            NULL)) != CL_SUCCESS)
             check_result_fail(r, PROF_ERROR, "reading the output: %s", bench_cl_error(rc));
-        else if (check_reference(c, n, hc.q, hc.k, hc.v, hc.ref))
-            check_result_fail(r, PROF_ERROR, "swacl_reference_attention refused the configuration");
         else
-            check_compare(r, c, hc.out, hc.ref, q_elems(c, n));
+            check_verify(r, c, n, hc.q, hc.k, hc.v, hc.out, 0);
         for (int j = 0; j < 4; ++j)
             release(&b[j]);
-        case_free(&hc);
+        check_case_free(&hc);
     }
     check_describe(inst, n_inst, NULL, r->check, sizeof r->check);
     if (r->status == PROF_OK)
@@ -252,13 +217,13 @@ static void check_oneshot(bench_device *dev, const swacl_attn_config *cfg, check
 
 /* prefills host arrays of n tokens into (layer 0, seq) chunk by chunk */
 static swacl_status prefill_host_chunks(swacl_cache *c, const swacl_attn_config *cfg, int seq,
-                                        int n, int chunk, const host_case *hc)
+                                        int n, int chunk, const check_case *hc)
 {
     for (int p0 = 0; p0 < n; p0 += chunk) {
         int len = n - p0 < chunk ? n - p0 : chunk;
-        swacl_status st = swacl_prefill_host(c, 0, seq, len, hc->q + q_elems(cfg, p0),
-                                             hc->k + kv_elems(cfg, p0), hc->v + kv_elems(cfg, p0),
-                                             hc->out + q_elems(cfg, p0));
+        swacl_status st = swacl_prefill_host(c, 0, seq, len, hc->q + bench_q_elems(cfg, p0),
+                                             hc->k + bench_kv_elems(cfg, p0), hc->v + bench_kv_elems(cfg, p0),
+                                             hc->out + bench_q_elems(cfg, p0));
         if (st != SWACL_OK)
             return st;
     }
@@ -272,20 +237,18 @@ static void check_chunked(bench_device *dev, const swacl_attn_config *cfg, check
     for (int i = 0; i < n_inst && r->status == PROF_OK; ++i) {
         const swacl_attn_config *c = &inst[i].cfg;
         int n = inst[i].n;
-        host_case hc;
+        check_case hc;
         swacl_cache *cache = NULL;
-        case_alloc(c, n, 200 + (uint64_t)i, &hc);
+        check_case_alloc(c, n, 200 + (uint64_t)i, &hc);
         swacl_status st = make_cache(dev, c, 1, n, inst[i].chunk, &cache);
         if (st != SWACL_OK)
             check_result_swacl(r, dev->ctx, st, "swacl_cache_create");
         else if ((st = prefill_host_chunks(cache, c, 0, n, inst[i].chunk, &hc)) != SWACL_OK)
             check_result_swacl(r, dev->ctx, st, "swacl_prefill_host");
-        else if (check_reference(c, n, hc.q, hc.k, hc.v, hc.ref))
-            check_result_fail(r, PROF_ERROR, "swacl_reference_attention refused the configuration");
         else
-            check_compare(r, c, hc.out, hc.ref, q_elems(c, n));
+            check_verify(r, c, n, hc.q, hc.k, hc.v, hc.out, 0);
         swacl_cache_destroy(cache);
-        case_free(&hc);
+        check_case_free(&hc);
     }
     check_describe(inst, n_inst, NULL, r->check, sizeof r->check);
     if (r->status == PROF_OK)
@@ -301,19 +264,19 @@ static void check_decode(bench_device *dev, const swacl_attn_config *cfg, check_
     int n_inst = check_instances(cfg, inst);
     for (int i = 0; i < n_inst && r->status == PROF_OK; ++i) {
         const swacl_attn_config *c = &inst[i].cfg;
-        host_case hc[CHECK_DECODE_SEQS];
+        check_case hc[CHECK_DECODE_SEQS];
         int len[CHECK_DECODE_SEQS], seqs[CHECK_DECODE_SEQS];
         int longest = 0;
         for (int s = 0; s < CHECK_DECODE_SEQS; ++s) {
             seqs[s] = s;
             len[s] = inst[i].n + CHECK_DECODE_STAGGER * s;
             longest = len[s] > longest ? len[s] : longest;
-            case_alloc(c, len[s] + CHECK_DECODE_STEPS, 300 + (uint64_t)(i * 10 + s), &hc[s]);
+            check_case_alloc(c, len[s] + CHECK_DECODE_STEPS, 300 + (uint64_t)(i * 10 + s), &hc[s]);
         }
-        float *bq = prof_xrealloc(NULL, q_elems(c, CHECK_DECODE_SEQS) * sizeof(float));
-        float *bk = prof_xrealloc(NULL, kv_elems(c, CHECK_DECODE_SEQS) * sizeof(float));
-        float *bv = prof_xrealloc(NULL, kv_elems(c, CHECK_DECODE_SEQS) * sizeof(float));
-        float *bo = prof_xrealloc(NULL, q_elems(c, CHECK_DECODE_SEQS) * sizeof(float));
+        float *bq = prof_xrealloc(NULL, bench_q_elems(c, CHECK_DECODE_SEQS) * sizeof(float));
+        float *bk = prof_xrealloc(NULL, bench_kv_elems(c, CHECK_DECODE_SEQS) * sizeof(float));
+        float *bv = prof_xrealloc(NULL, bench_kv_elems(c, CHECK_DECODE_SEQS) * sizeof(float));
+        float *bo = prof_xrealloc(NULL, bench_q_elems(c, CHECK_DECODE_SEQS) * sizeof(float));
         swacl_cache *cache = NULL;
         swacl_status st = make_cache(dev, c, CHECK_DECODE_SEQS, longest + CHECK_DECODE_STEPS,
                                      inst[i].chunk, &cache);
@@ -325,9 +288,9 @@ static void check_decode(bench_device *dev, const swacl_attn_config *cfg, check_
         for (int t = 0; t < CHECK_DECODE_STEPS && r->status == PROF_OK; ++t) {
             for (int s = 0; s < CHECK_DECODE_SEQS; ++s) {
                 int p = len[s] + t;
-                memcpy(bq + q_elems(c, s), hc[s].q + q_elems(c, p), q_elems(c, 1) * sizeof(float));
-                memcpy(bk + kv_elems(c, s), hc[s].k + kv_elems(c, p), kv_elems(c, 1) * sizeof(float));
-                memcpy(bv + kv_elems(c, s), hc[s].v + kv_elems(c, p), kv_elems(c, 1) * sizeof(float));
+                memcpy(bq + bench_q_elems(c, s), hc[s].q + bench_q_elems(c, p), bench_q_elems(c, 1) * sizeof(float));
+                memcpy(bk + bench_kv_elems(c, s), hc[s].k + bench_kv_elems(c, p), bench_kv_elems(c, 1) * sizeof(float));
+                memcpy(bv + bench_kv_elems(c, s), hc[s].v + bench_kv_elems(c, p), bench_kv_elems(c, 1) * sizeof(float));
             }
             st = swacl_decode_host(cache, 0, CHECK_DECODE_SEQS, seqs, bq, bk, bv, bo);
             if (st != SWACL_OK) {
@@ -335,19 +298,16 @@ static void check_decode(bench_device *dev, const swacl_attn_config *cfg, check_
                 break;
             }
             for (int s = 0; s < CHECK_DECODE_SEQS; ++s)
-                memcpy(hc[s].out + q_elems(c, len[s] + t), bo + q_elems(c, s),
-                       q_elems(c, 1) * sizeof(float));
+                memcpy(hc[s].out + bench_q_elems(c, len[s] + t), bo + bench_q_elems(c, s),
+                       bench_q_elems(c, 1) * sizeof(float));
         }
         for (int s = 0; s < CHECK_DECODE_SEQS && r->status == PROF_OK; ++s) {
             int n = len[s] + CHECK_DECODE_STEPS;
-            if (check_reference(c, n, hc[s].q, hc[s].k, hc[s].v, hc[s].ref))
-                check_result_fail(r, PROF_ERROR, "swacl_reference_attention refused the configuration");
-            else
-                check_compare(r, c, hc[s].out, hc[s].ref, q_elems(c, n));
+            check_verify(r, c, n, hc[s].q, hc[s].k, hc[s].v, hc[s].out, 0);
         }
         swacl_cache_destroy(cache);
         for (int s = 0; s < CHECK_DECODE_SEQS; ++s)
-            case_free(&hc[s]);
+            check_case_free(&hc[s]);
         free(bq), free(bk), free(bv), free(bo);
     }
     char extra[64];
