@@ -98,10 +98,8 @@ typedef struct plan {
 
 static void plan_free(plan *p)
 {
-    cl_mem *bufs[] = {&p->q, &p->k, &p->v, &p->out, &p->sinks, &p->scores};
-    for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; ++i)
-        if (*bufs[i])
-            clReleaseMemObject(*bufs[i]);
+    bench_release(&p->q), bench_release(&p->k), bench_release(&p->v);
+    bench_release(&p->out), bench_release(&p->sinks), bench_release(&p->scores);
     free(p->qk_a), free(p->qk_b), free(p->scores_off), free(p->out_off);
     free(p->alphas), free(p->ones), free(p->zeros);
     memset(p, 0, sizeof *p);
@@ -121,13 +119,6 @@ static const char *unsupported_reason(int gemm, int decode, const swacl_attn_con
     if (gemm && (cfg->n_sink || cfg->bidirectional || cfg->sink_logits))
         return "the GEMM baseline covers causal bands without sinks";
     return NULL;
-}
-
-static cl_mem upload(bench_device *dev, size_t count, const float *host, cl_int *rc)
-{
-    cl_mem m = clCreateBuffer(dev->cl, CL_MEM_READ_WRITE | (host ? CL_MEM_COPY_HOST_PTR : 0),
-                              count * sizeof(float), (void *)host, rc);
-    return *rc == CL_SUCCESS ? m : NULL;
 }
 
 /* Q rows, then K and V with `pad` zero rows in front of each entry (the GEMM
@@ -185,16 +176,16 @@ static int plan_make(plan *p, bench_device *dev, const swacl_attn_config *cfg, i
         }
     }
     cl_int rc = CL_SUCCESS;
-    p->q = upload(dev, q_count, qbuf, &rc);
+    p->q = bench_buffer(dev, q_count, qbuf, &rc);
     if (p->q)
-        p->k = upload(dev, kv_count, kbuf, &rc);
+        p->k = bench_buffer(dev, kv_count, kbuf, &rc);
     if (p->k)
-        p->v = upload(dev, kv_count, vbuf, &rc);
+        p->v = bench_buffer(dev, kv_count, vbuf, &rc);
     if (p->v)
-        p->out = upload(dev, q_count, NULL, &rc);
+        p->out = bench_buffer(dev, q_count, NULL, &rc);
     float dummy = 0.0f;
     if (p->out)
-        p->sinks = upload(dev, cfg->sink_logits ? (size_t)h : 1,
+        p->sinks = bench_buffer(dev, cfg->sink_logits ? (size_t)h : 1,
                           cfg->sink_logits ? cfg->sink_logits : &dummy, &rc);
     free(qbuf), free(kbuf), free(vbuf);
     if (rc != CL_SUCCESS) {
@@ -216,7 +207,7 @@ static int plan_make(plan *p, bench_device *dev, const swacl_attn_config *cfg, i
     }
     if (p->mats_per_call > p->n_mats)
         p->mats_per_call = p->n_mats;
-    p->scores = upload(dev, (size_t)p->mats_per_call * p->block * p->cols, NULL, &rc);
+    p->scores = bench_buffer(dev, (size_t)p->mats_per_call * p->block * p->cols, NULL, &rc);
     if (rc != CL_SUCCESS) {
         snprintf(err, err_size, "baseline scores: %s (%d)", bench_cl_error(rc), rc);
         return -1;

@@ -146,6 +146,11 @@ void check_result_conclude(check_result *r, const swacl_attn_config *cfg, const 
 
 int bench_device_open(const char *selector, bench_device *dev, char *err, size_t err_size);
 void bench_device_close(bench_device *dev);
+/* a read-write buffer of count floats, a copy of host unless it is NULL; NULL
+ * with *rc set on failure */
+cl_mem bench_buffer(const bench_device *dev, size_t count, const float *host, cl_int *rc);
+/* releases *m when there is one, and clears it */
+void bench_release(cl_mem *m);
 /* one of the tool's kernel files (tools/prof/cl/, embedded at build time) built
  * for the device; NULL with the reason and the build log in err */
 cl_program bench_build_program(const bench_device *dev, const char *file, const char *options,

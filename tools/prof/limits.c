@@ -54,6 +54,20 @@ void bench_device_close(bench_device *dev)
     dev->ctx = NULL;
 }
 
+cl_mem bench_buffer(const bench_device *dev, size_t count, const float *host, cl_int *rc)
+{
+    cl_mem m = clCreateBuffer(dev->cl, CL_MEM_READ_WRITE | (host ? CL_MEM_COPY_HOST_PTR : 0),
+                              count * sizeof(float), (void *)host, rc);
+    return *rc == CL_SUCCESS ? m : NULL;
+}
+
+void bench_release(cl_mem *m)
+{
+    if (*m)
+        clReleaseMemObject(*m);
+    *m = NULL;
+}
+
 cl_program bench_build_program(const bench_device *dev, const char *file, const char *options,
                                char *err, size_t err_size)
 {
@@ -183,18 +197,14 @@ static void fail_row(bench_device *dev, const char *name, const char *unit, prof
 
 static cl_mem make_buffer(bench_device *dev, size_t bytes, cl_int *rc)
 {
-    cl_mem m = clCreateBuffer(dev->cl, CL_MEM_READ_WRITE, bytes, NULL, rc);
-    if (*rc != CL_SUCCESS)
-        return NULL;
+    cl_mem m = bench_buffer(dev, bytes / sizeof(float), NULL, rc);
     /* written once so that no measurement pays for first-touch page faults */
     float zero = 0.0f;
-    *rc = clEnqueueFillBuffer(dev->queue, m, &zero, sizeof zero, 0, bytes, 0, NULL, NULL);
-    if (*rc == CL_SUCCESS)
+    if (m && (*rc = clEnqueueFillBuffer(dev->queue, m, &zero, sizeof zero, 0, bytes, 0, NULL,
+                                        NULL)) == CL_SUCCESS)
         *rc = clFinish(dev->queue);
-    if (*rc != CL_SUCCESS) {
-        clReleaseMemObject(m);
-        return NULL;
-    }
+    if (*rc != CL_SUCCESS)
+        bench_release(&m);
     return m;
 }
 
@@ -227,12 +237,7 @@ static void measure_sgemm(bench_device *dev, const bench_opts *opts)
         if (isfinite(v) && !(dev->sgemm_gflops >= v))
             dev->sgemm_gflops = v;
     }
-    if (job.a)
-        clReleaseMemObject(job.a);
-    if (job.b)
-        clReleaseMemObject(job.b);
-    if (job.c)
-        clReleaseMemObject(job.c);
+    bench_release(&job.a), bench_release(&job.b), bench_release(&job.c);
 #else
     fail_row(dev, "sgemm", "GFLOP/s", PROF_UNSUPPORTED, "swacl-prof was built without CLBlast");
     (void)opts;
@@ -346,20 +351,11 @@ void limits_run(bench_device *dev, const bench_opts *opts)
 gemm:
     measure_sgemm(dev, opts);
     free(host);
-    if (in)
-        clReleaseMemObject(in);
-    if (out)
-        clReleaseMemObject(out);
-    if (small)
-        clReleaseMemObject(small);
-    if (k_read)
-        clReleaseKernel(k_read);
-    if (k_copy)
-        clReleaseKernel(k_copy);
-    if (k_fma)
-        clReleaseKernel(k_fma);
-    if (k_empty)
-        clReleaseKernel(k_empty);
+    bench_release(&in), bench_release(&out), bench_release(&small);
+    cl_kernel kernels[] = {k_read, k_copy, k_fma, k_empty};
+    for (int i = 0; i < 4; ++i)
+        if (kernels[i])
+            clReleaseKernel(kernels[i]);
     if (prog)
         clReleaseProgram(prog);
 }

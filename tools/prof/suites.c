@@ -104,17 +104,9 @@ static cl_mem random_buffer(bench_device *dev, size_t count, uint64_t seed, cl_i
 {
     float *host = prof_xrealloc(NULL, count * sizeof *host);
     check_fill(host, count, &seed);
-    cl_mem m = clCreateBuffer(dev->cl, CL_MEM_READ_WRITE | CL_MEM_COPY_HOST_PTR,
-                              count * sizeof *host, host, rc);
+    cl_mem m = bench_buffer(dev, count, host, rc);
     free(host);
-    return *rc == CL_SUCCESS ? m : NULL;
-}
-
-static void release(cl_mem *m)
-{
-    if (*m)
-        clReleaseMemObject(*m);
-    *m = NULL;
+    return m;
 }
 
 /* q, k, v, out of n tokens */
@@ -133,10 +125,10 @@ static int io_alloc(bench_device *dev, const swacl_attn_config *cfg, int n, io_b
     if (io->k)
         io->v = random_buffer(dev, bench_kv_elems(cfg, n), 13, &rc);
     if (io->v)
-        io->out = clCreateBuffer(dev->cl, CL_MEM_READ_WRITE, bench_q_elems(cfg, n) * sizeof(float), NULL, &rc);
+        io->out = bench_buffer(dev, bench_q_elems(cfg, n), NULL, &rc);
     if (rc != CL_SUCCESS) {
         snprintf(err, err_size, "buffers for %d tokens: %s (%d)", n, bench_cl_error(rc), rc);
-        release(&io->q), release(&io->k), release(&io->v), release(&io->out);
+        bench_release(&io->q), bench_release(&io->k), bench_release(&io->v), bench_release(&io->out);
         return -1;
     }
     return 0;
@@ -144,7 +136,7 @@ static int io_alloc(bench_device *dev, const swacl_attn_config *cfg, int n, io_b
 
 static void io_release(io_buffers *io)
 {
-    release(&io->q), release(&io->k), release(&io->v), release(&io->out);
+    bench_release(&io->q), bench_release(&io->k), bench_release(&io->v), bench_release(&io->out);
 }
 
 static int kernel_time(bench_device *dev, double *kernel_s, char *err, size_t err_size)
@@ -194,20 +186,20 @@ static void check_oneshot(bench_device *dev, const swacl_attn_config *cfg, check
         cl_int rc;
         cl_mem b[4] = {NULL, NULL, NULL, NULL};
         const float *src[4] = {hc.q, hc.k, hc.v, NULL};
-        size_t bytes[4] = {bench_q_elems(c, n) * 4, bench_kv_elems(c, n) * 4, bench_kv_elems(c, n) * 4, bench_q_elems(c, n) * 4};
+        size_t count[4] = {bench_q_elems(c, n), bench_kv_elems(c, n), bench_kv_elems(c, n),
+                           bench_q_elems(c, n)};
         for (int j = 0; j < 4; ++j)
-            b[j] = clCreateBuffer(dev->cl, CL_MEM_READ_WRITE | (src[j] ? CL_MEM_COPY_HOST_PTR : 0),
-                                  bytes[j], (void *)src[j], &rc);
+            b[j] = bench_buffer(dev, count[j], src[j], &rc);
         swacl_status st = swacl_attention(dev->ctx, c, n, b[0], b[1], b[2], b[3]);
         if (st != SWACL_OK)
             check_result_swacl(r, dev->ctx, st, "swacl_attention");
-        else if ((rc = clEnqueueReadBuffer(dev->queue, b[3], CL_TRUE, 0, bytes[3], hc.out, 0, NULL,
-                                           NULL)) != CL_SUCCESS)
+        else if ((rc = clEnqueueReadBuffer(dev->queue, b[3], CL_TRUE, 0, count[3] * sizeof(float),
+                                           hc.out, 0, NULL, NULL)) != CL_SUCCESS)
             check_result_fail(r, PROF_ERROR, "reading the output: %s", bench_cl_error(rc));
         else
             check_verify(r, c, n, hc.q, hc.k, hc.v, hc.out, 0);
         for (int j = 0; j < 4; ++j)
-            release(&b[j]);
+            bench_release(&b[j]);
         check_case_free(&hc);
     }
     check_describe(inst, n_inst, NULL, r->check, sizeof r->check);
