@@ -166,7 +166,7 @@ void check_result_conclude(check_result *r, const swacl_attn_config *cfg, const 
 {
     if (r->n_bad)
         check_result_fail(r, PROF_ERROR,
-                          "verification failed (%s): %ld outputs off by more than %.0e * (1 + |ref|), "
-                          "max |err| %.3g", what, r->n_bad, swacl_tolerance(cfg->dtype, cfg->kv_dtype),
-                          r->max_err);
+                          "verification failed (%s): %ld outputs off by more than "
+                          "%.0e * (1 + |ref|), max |err| %.3g",
+                          what, r->n_bad, swacl_tolerance(cfg->dtype, cfg->kv_dtype), r->max_err);
 }

@@ -78,7 +78,9 @@ cl_program bench_build_program(const bench_device *dev, const char *file, const 
     size_t size = e->size;
     cl_int rc = CL_INVALID_VALUE;
     cl_program prog = e->name ? clCreateProgramWithSource(dev->cl, 1, &text, &size, &rc) : NULL;
-    if (rc == CL_SUCCESS && (rc = clBuildProgram(prog, 1, &dev->id, options, NULL, NULL)) == CL_SUCCESS)
+    if (rc == CL_SUCCESS)
+        rc = clBuildProgram(prog, 1, &dev->id, options, NULL, NULL);
+    if (rc == CL_SUCCESS)
         return prog;
     size_t log_size = 0;
     if (prog)

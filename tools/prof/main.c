@@ -76,6 +76,11 @@ enum {
     OPT_LAYERS, OPT_HEADS, OPT_KV_HEADS, OPT_HEAD_DIM, OPT_WINDOW, OPT_SINKS, OPT_DILATION
 };
 
+/* entries of the getopt_long tables: an option with a value, a flag */
+#define ARG(name, val) {name, required_argument, NULL, val}
+#define FLAG(name, val) {name, no_argument, NULL, val}
+#define END {NULL, 0, NULL, 0}
+
 /* getopt_long with the tool's own messages: '?' after saying what is wrong */
 static int next_option(int argc, char **argv, const char *shorts, const struct option *options,
                        const char **arg)
@@ -95,7 +100,8 @@ static int split_list(const char *text, const char *seps, char *buf, size_t size
 {
     int n = 0;
     prof_strlcpy(buf, text, size);
-    for (char *save = NULL, *tok = strtok_r(buf, seps, &save); tok; tok = strtok_r(NULL, seps, &save)) {
+    for (char *save = NULL, *tok = strtok_r(buf, seps, &save); tok;
+         tok = strtok_r(NULL, seps, &save)) {
         if (n == max)
             return -1;
         items[n++] = tok;
@@ -107,7 +113,8 @@ static int split_list(const char *text, const char *seps, char *buf, size_t size
 static int parse_counts(const char *text, int limit, int *out, int max)
 {
     char buf[256], *items[BENCH_MAX_LIST];
-    int n = split_list(text, ",", buf, sizeof buf, items, max < BENCH_MAX_LIST ? max : BENCH_MAX_LIST);
+    int n = split_list(text, ",", buf, sizeof buf, items,
+                       max < BENCH_MAX_LIST ? max : BENCH_MAX_LIST);
     for (int i = 0; i < n; ++i) {
         int64_t v = prof_parse_count(items[i]);
         if (v < 1 || v > limit)
@@ -220,14 +227,11 @@ static int cmd_list(void)
 /* ---- memory ------------------------------------------------------------------ */
 
 static const struct option memory_options[] = {
-    {"model", required_argument, NULL, OPT_MODEL},   {"context", required_argument, NULL, OPT_CONTEXT},
-    {"dtype", required_argument, NULL, OPT_DTYPE},   {"name", required_argument, NULL, OPT_NAME},
-    {"alternate", no_argument, NULL, OPT_ALTERNATE}, {"layers", required_argument, NULL, OPT_LAYERS},
-    {"heads", required_argument, NULL, OPT_HEADS},   {"kv-heads", required_argument, NULL, OPT_KV_HEADS},
-    {"head-dim", required_argument, NULL, OPT_HEAD_DIM},
-    {"window", required_argument, NULL, OPT_WINDOW}, {"sinks", required_argument, NULL, OPT_SINKS},
-    {"dilation", required_argument, NULL, OPT_DILATION}, {"help", no_argument, NULL, 'h'},
-    {NULL, 0, NULL, 0}};
+    ARG("model", OPT_MODEL), ARG("context", OPT_CONTEXT), ARG("dtype", OPT_DTYPE),
+    ARG("name", OPT_NAME), FLAG("alternate", OPT_ALTERNATE), ARG("layers", OPT_LAYERS),
+    ARG("heads", OPT_HEADS), ARG("kv-heads", OPT_KV_HEADS), ARG("head-dim", OPT_HEAD_DIM),
+    ARG("window", OPT_WINDOW), ARG("sinks", OPT_SINKS), ARG("dilation", OPT_DILATION),
+    FLAG("help", 'h'), END};
 
 #define MAX_MODELS 16
 
@@ -242,7 +246,8 @@ static int add_models(const char *list, prof_model *models, int *n)
         int is_all = strcmp(items[i], "all") == 0;
         for (int k = 0; k < (is_all ? n_every : 1); ++k, ++*n)
             if (*n == MAX_MODELS || prof_model_preset(is_all ? every[k] : items[i], &models[*n]))
-                return die_usage(*n == MAX_MODELS ? "too many models at \"%s\"" : "unknown model \"%s\"",
+                return die_usage(*n == MAX_MODELS ? "too many models at \"%s\""
+                                                  : "unknown model \"%s\"",
                                  items[i]);
     }
     return n_items < 1 ? die_usage("bad --model list \"%s\"", list) : 0;
@@ -310,7 +315,8 @@ static int cmd_memory(int argc, char **argv)
     printf("\nbytes from swacl_cache_plan_bytes (K and V rings, one sequence); a full-attention\n"
            "cache grows with the context, a sliding-window one stops at n_sink + W slots.\n");
     if (rc) {
-        fprintf(stderr, "swacl-prof: swacl_cache_plan_bytes: %s\n", swacl_status_string((swacl_status)rc));
+        fprintf(stderr, "swacl-prof: swacl_cache_plan_bytes: %s\n",
+                swacl_status_string((swacl_status)rc));
         return 3;
     }
     return 0;
@@ -319,8 +325,8 @@ static int cmd_memory(int argc, char **argv)
 /* ---- compare / show ------------------------------------------------------------ */
 
 static const struct option compare_options[] = {
-    {"plot", required_argument, NULL, OPT_PLOT}, {"plot-metric", required_argument, NULL, OPT_PLOT_METRIC},
-    {"compare", no_argument, NULL, OPT_COMPARE}, {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
+    ARG("plot", OPT_PLOT), ARG("plot-metric", OPT_PLOT_METRIC), FLAG("compare", OPT_COMPARE),
+    FLAG("help", 'h'), END};
 
 static int cmd_compare(int argc, char **argv)
 {
@@ -534,18 +540,12 @@ static void run_device(const char *selector, const bench_opts *o, const bench_jo
 }
 
 static const struct option run_options[] = {
-    {"device", required_argument, NULL, 'd'},        {"quick", no_argument, NULL, OPT_QUICK},
-    {"no-baselines", no_argument, NULL, OPT_NO_BASELINES},
-    {"no-progress", no_argument, NULL, OPT_NO_PROGRESS},
-    {"shapes", required_argument, NULL, OPT_SHAPES}, {"shape", required_argument, NULL, OPT_SHAPE},
-    {"n", required_argument, NULL, OPT_N},           {"batch", required_argument, NULL, OPT_BATCH},
-    {"kv", required_argument, NULL, OPT_KV},         {"suites", required_argument, NULL, OPT_SUITES},
-    {"samples", required_argument, NULL, OPT_SAMPLES},
-    {"target-ms", required_argument, NULL, OPT_TARGET_MS},
-    {"max-run", required_argument, NULL, OPT_MAX_RUN}, {"json", required_argument, NULL, OPT_JSON},
-    {"csv", required_argument, NULL, OPT_CSV},       {"plot", required_argument, NULL, OPT_PLOT},
-    {"plot-metric", required_argument, NULL, OPT_PLOT_METRIC},
-    {"help", no_argument, NULL, 'h'},                {NULL, 0, NULL, 0}};
+    ARG("device", 'd'), FLAG("quick", OPT_QUICK), FLAG("no-baselines", OPT_NO_BASELINES),
+    FLAG("no-progress", OPT_NO_PROGRESS), ARG("shapes", OPT_SHAPES), ARG("shape", OPT_SHAPE),
+    ARG("n", OPT_N), ARG("batch", OPT_BATCH), ARG("kv", OPT_KV), ARG("suites", OPT_SUITES),
+    ARG("samples", OPT_SAMPLES), ARG("target-ms", OPT_TARGET_MS), ARG("max-run", OPT_MAX_RUN),
+    ARG("json", OPT_JSON), ARG("csv", OPT_CSV), ARG("plot", OPT_PLOT),
+    ARG("plot-metric", OPT_PLOT_METRIC), FLAG("help", 'h'), END};
 
 static int cmd_run(int argc, char **argv, const char *command_line)
 {
@@ -557,7 +557,8 @@ static int cmd_run(int argc, char **argv, const char *command_line)
     o.target_s = -1;
     o.max_run_s = 120;
     const char *devices = NULL, *json = NULL, *csv = NULL, *plot = NULL, *metric = "time", *v;
-    static const char *const suite_names[] = {"limits", "prefill", "chunked", "decode", "baselines"};
+    static const char *const suite_names[] = {"limits", "prefill", "chunked", "decode",
+                                              "baselines"};
     char buf[256], err[256], *items[BENCH_MAX_LIST];
     int c, count;
     double x;
@@ -575,7 +576,8 @@ static int cmd_run(int argc, char **argv, const char *command_line)
             for (int i = 0; i < count; ++i, ++o.n_shapes)
                 if (o.n_shapes == BENCH_MAX_LIST - 2 ||
                     prof_shape_parse(items[i], &o.shapes[o.n_shapes], err, sizeof err))
-                    return die_usage("%s", o.n_shapes == BENCH_MAX_LIST - 2 ? "too many shapes" : err);
+                    return die_usage("%s", o.n_shapes == BENCH_MAX_LIST - 2 ? "too many shapes"
+                                                                            : err);
             if (count < 0)
                 return die_usage("%s", "too many shapes");
             break;
@@ -635,7 +637,9 @@ static int cmd_run(int argc, char **argv, const char *command_line)
     if (optind < argc)
         return die_usage("unexpected argument \"%s\"", argv[optind]);
     char devbuf[512], *selector_items[MAX_DEVICES];
-    int n_items = devices ? split_list(devices, ",", devbuf, sizeof devbuf, selector_items, MAX_DEVICES) : 0;
+    int n_items = devices ? split_list(devices, ",", devbuf, sizeof devbuf, selector_items,
+                                       MAX_DEVICES)
+                          : 0;
     if (n_items < 0 || (devices && n_items == 0))
         return die_usage("bad --device list \"%s\"", devices);
     if (!o.named_given) { /* the named defaults come first; --shape ones follow */

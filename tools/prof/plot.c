@@ -150,9 +150,10 @@ static void draw_panel(const panel *p, int top, int logy, const char *y_label, F
     /* x position of each value: evenly spaced groups for bars, log2 for lines */
     double group_w = (double)(PLOT_X1 - PLOT_X0) / n_x, xpos[64];
     for (int j = 0; j < n_x; ++j)
-        xpos[j] = bars || n_x == 1 ? PLOT_X0 + group_w * (j + 0.5)
-                                   : PLOT_X0 + (log2(xs[j]) - log2(xs[0])) /
-                                                   (log2(xs[n_x - 1]) - log2(xs[0])) * (PLOT_X1 - PLOT_X0);
+        xpos[j] = bars || n_x == 1
+                      ? PLOT_X0 + group_w * (j + 0.5)
+                      : PLOT_X0 + (PLOT_X1 - PLOT_X0) * (log2(xs[j]) - log2(xs[0])) /
+                                      (log2(xs[n_x - 1]) - log2(xs[0]));
     fprintf(out, "<g transform=\"translate(0,%d)\">\n", top);
     fprintf(out, "<text x=\"%d\" y=\"22\" font-size=\"15\" font-weight=\"bold\">", PLOT_X0);
     xml_text(out, p->title);
@@ -222,9 +223,10 @@ static void draw_panel(const panel *p, int top, int logy, const char *y_label, F
                 fprintf(out, "\"/>\n");
         }
         int ly = PLOT_Y0 + 6 + i * 16;
-        fprintf(out, "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" stroke=\"%s\" stroke-width=\"%d\"%s%s%s/>\n",
-                PLOT_X1 + 16, ly, PLOT_X1 + 40, ly, color, bars ? 8 : 2, bars ? "" : dash,
-                bars ? " stroke-opacity=" : "", bars ? (s->dashed ? "\"0.3\"" : "\"0.9\"") : "");
+        fprintf(out, "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" stroke=\"%s\" "
+                     "stroke-width=\"%d\" stroke-opacity=\"%s\"%s/>\n",
+                PLOT_X1 + 16, ly, PLOT_X1 + 40, ly, color, bars ? 8 : 2, bars ? opacity : "1",
+                bars ? "" : dash);
         fprintf(out, "<text x=\"%d\" y=\"%d\" font-size=\"11\">", PLOT_X1 + 46, ly + 4);
         xml_text(out, s->label);
         fprintf(out, "</text>\n");
