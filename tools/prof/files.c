@@ -182,8 +182,10 @@ prof_report *prof_json_parse(const char *text, char *err, size_t err_size)
     cJSON *root = cJSON_ParseWithOpts(text, &end, 1);
     if (!root) {
         int line = 1, col = 1;
-        for (const char *c = text; c < end && *c; ++c)
-            line += *c == '\n', col = *c == '\n' ? 1 : col + 1;
+        for (const char *c = text; c < end && *c; ++c) { /* end: where cJSON stopped */
+            col = *c == '\n' ? 1 : col + 1;
+            line += *c == '\n';
+        }
         snprintf(err, err_size, "line %d, column %d: not valid JSON", line, col);
         return NULL;
     }

@@ -205,8 +205,10 @@ static void draw_panel(const panel *p, int top, int logy, const char *y_label, F
                         color, dash);
             for (int k = 0; k < s->n; ++k) {
                 int j = 0;
-                while (xs[j] != s->pts[k].x)
+                while (j < n_x && xs[j] != s->pts[k].x)
                     ++j;
+                if (j == n_x) /* past the 64 sizes a panel shows */
+                    continue;
                 double y = to_y(s->pts[k].y, ylo, yhi, logy);
                 if (bars)
                     fprintf(out, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" "
