@@ -397,7 +397,7 @@ double baselines_estimate_s(const bench_job *job, const bench_device *dev)
 {
     swacl_attn_config cfg;
     job_config(job, NULL, &cfg);
-    int decode = job->kind == JOB_NAIVE_DECODE || job->kind == JOB_GEMM_DECODE;
+    int decode = job_is_decode(job);
     int gemm = job->kind == JOB_GEMM_PREFILL || job->kind == JOB_GEMM_DECODE;
     double fma = isfinite(dev->fma_gflops) ? dev->fma_gflops : 20.0;
     double sgemm = isfinite(dev->sgemm_gflops) ? dev->sgemm_gflops : 0.3 * fma;
@@ -422,13 +422,11 @@ void baselines_run_job(bench_device *dev, const bench_opts *opts, const bench_jo
 {
     char err[512];
     int gemm = job->kind == JOB_GEMM_PREFILL || job->kind == JOB_GEMM_DECODE;
-    int decode = job->kind == JOB_NAIVE_DECODE || job->kind == JOB_GEMM_DECODE;
+    int decode = job_is_decode(job);
     float *sinks = prof_xrealloc(NULL, sizeof(float) * (size_t)job->shape.n_heads);
     swacl_attn_config cfg;
     job_config(job, sinks, &cfg);
     prof_row *row = job_add_row(dev, job, &cfg);
-    row->n_tokens = decode ? cfg.n_sink + prof_reach(&cfg) : job->n;
-    row->batch = decode ? job->batch : 1;
 
     plan p;
     memset(&p, 0, sizeof p);

@@ -182,9 +182,12 @@ typedef struct bench_job {
 /* the row name a job writes, the same on every device */
 void job_row_name(const bench_job *job, char *buf, size_t size);
 const char *job_suite(const bench_job *job);
+/* 1 for the decode kinds (swacl's and the baselines') */
+int job_is_decode(const bench_job *job);
 /* the attention config a job runs */
 void job_config(const bench_job *job, float *sink_store, swacl_attn_config *cfg);
-/* the job's row in the device's report, with its shape filled in from cfg */
+/* the job's row in the device's report, with its shape filled in from cfg and
+ * its size (tokens, batch, cache type) from the job */
 prof_row *job_add_row(bench_device *dev, const bench_job *job, const swacl_attn_config *cfg);
 /* estimated seconds of one run (from the device's measured rates) */
 double job_estimate_s(const bench_job *job, const bench_device *dev);

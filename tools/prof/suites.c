@@ -45,6 +45,14 @@ void job_config(const bench_job *job, float *sink_store, swacl_attn_config *cfg)
     prof_shape_config(&job->shape, cached ? job->kv : SWACL_F32, sink_store, cfg);
 }
 
+int job_is_decode(const bench_job *job)
+{
+    return job->kind == JOB_DECODE || job->kind == JOB_NAIVE_DECODE || job->kind == JOB_GEMM_DECODE;
+}
+
+/* tokens a decode cache is filled with so that the window is full */
+static int decode_fill(const swacl_attn_config *cfg) { return cfg->n_sink + prof_reach(cfg); }
+
 prof_row *job_add_row(bench_device *dev, const bench_job *job, const swacl_attn_config *cfg)
 {
     char name[96];
@@ -56,19 +64,18 @@ prof_row *job_add_row(bench_device *dev, const bench_job *job, const swacl_attn_
     row->head_dim = cfg->head_dim;
     row->window = cfg->window;
     row->n_sink = cfg->n_sink;
+    row->n_tokens = job_is_decode(job) ? decode_fill(cfg) : job->n;
+    row->batch = job_is_decode(job) ? job->batch : 1;
+    if (job->kind == JOB_CHUNKED || job->kind == JOB_DECODE) /* through a cache */
+        prof_strlcpy(row->kv_dtype, prof_dtype_name(cfg->kv_dtype), sizeof row->kv_dtype);
     return row;
 }
-
-
-/* tokens a decode cache is filled with so that the window is full */
-static int decode_fill(const swacl_attn_config *cfg) { return cfg->n_sink + prof_reach(cfg); }
 
 double job_flops(const bench_job *job)
 {
     swacl_attn_config cfg;
     job_config(job, NULL, &cfg);
-    int decode = job->kind == JOB_DECODE || job->kind == JOB_NAIVE_DECODE || job->kind == JOB_GEMM_DECODE;
-    if (!decode)
+    if (!job_is_decode(job))
         return prof_attention_flops(&cfg, prof_visible_pairs(&cfg, 0, job->n, job->n));
     int64_t pos = decode_fill(&cfg);
     return job->batch * prof_attention_flops(&cfg, (double)prof_visible_keys(&cfg, pos, pos + 1));
@@ -114,6 +121,12 @@ typedef struct io_buffers {
     cl_mem q, k, v, out;
 } io_buffers;
 
+static void io_release(io_buffers *io)
+{
+    bench_release(&io->q), bench_release(&io->k);
+    bench_release(&io->v), bench_release(&io->out);
+}
+
 static int io_alloc(bench_device *dev, const swacl_attn_config *cfg, int n, io_buffers *io,
                     char *err, size_t err_size)
 {
@@ -128,16 +141,12 @@ static int io_alloc(bench_device *dev, const swacl_attn_config *cfg, int n, io_b
         io->out = bench_buffer(dev, bench_q_elems(cfg, n), NULL, &rc);
     if (rc != CL_SUCCESS) {
         snprintf(err, err_size, "buffers for %d tokens: %s (%d)", n, bench_cl_error(rc), rc);
-        bench_release(&io->q), bench_release(&io->k), bench_release(&io->v), bench_release(&io->out);
+        io_release(io);
         return -1;
     }
     return 0;
 }
 
-static void io_release(io_buffers *io)
-{
-    bench_release(&io->q), bench_release(&io->k), bench_release(&io->v), bench_release(&io->out);
-}
 
 static int kernel_time(bench_device *dev, double *kernel_s, char *err, size_t err_size)
 {
@@ -213,9 +222,9 @@ static swacl_status prefill_host_chunks(swacl_cache *c, const swacl_attn_config 
 {
     for (int p0 = 0; p0 < n; p0 += chunk) {
         int len = n - p0 < chunk ? n - p0 : chunk;
-        swacl_status st = swacl_prefill_host(c, 0, seq, len, hc->q + bench_q_elems(cfg, p0),
-                                             hc->k + bench_kv_elems(cfg, p0), hc->v + bench_kv_elems(cfg, p0),
-                                             hc->out + bench_q_elems(cfg, p0));
+        size_t q0 = bench_q_elems(cfg, p0), kv0 = bench_kv_elems(cfg, p0);
+        swacl_status st = swacl_prefill_host(c, 0, seq, len, hc->q + q0, hc->k + kv0, hc->v + kv0,
+                                             hc->out + q0);
         if (st != SWACL_OK)
             return st;
     }
@@ -278,11 +287,12 @@ static void check_decode(bench_device *dev, const swacl_attn_config *cfg, check_
             if ((st = prefill_host_chunks(cache, c, s, len[s], inst[i].chunk, &hc[s])) != SWACL_OK)
                 check_result_swacl(r, dev->ctx, st, "swacl_prefill_host");
         for (int t = 0; t < CHECK_DECODE_STEPS && r->status == PROF_OK; ++t) {
+            size_t qr = bench_q_elems(c, 1), kr = bench_kv_elems(c, 1); /* one token's rows */
             for (int s = 0; s < CHECK_DECODE_SEQS; ++s) {
-                int p = len[s] + t;
-                memcpy(bq + bench_q_elems(c, s), hc[s].q + bench_q_elems(c, p), bench_q_elems(c, 1) * sizeof(float));
-                memcpy(bk + bench_kv_elems(c, s), hc[s].k + bench_kv_elems(c, p), bench_kv_elems(c, 1) * sizeof(float));
-                memcpy(bv + bench_kv_elems(c, s), hc[s].v + bench_kv_elems(c, p), bench_kv_elems(c, 1) * sizeof(float));
+                size_t p = (size_t)(len[s] + t);
+                memcpy(bq + s * qr, hc[s].q + p * qr, qr * sizeof(float));
+                memcpy(bk + s * kr, hc[s].k + p * kr, kr * sizeof(float));
+                memcpy(bv + s * kr, hc[s].v + p * kr, kr * sizeof(float));
             }
             st = swacl_decode_host(cache, 0, CHECK_DECODE_SEQS, seqs, bq, bk, bv, bo);
             if (st != SWACL_OK) {
@@ -313,6 +323,7 @@ static void check_decode(bench_device *dev, const swacl_attn_config *cfg, check_
 
 typedef struct run_args {
     bench_device *dev;
+    bench_job_kind kind;
     const swacl_attn_config *cfg;
     io_buffers io;
     int n, chunk;
@@ -321,43 +332,32 @@ typedef struct run_args {
     const int *seqs;
 } run_args;
 
-static int run_oneshot(void *arg, int reps, double *kernel_s, char *err, size_t err_size)
+/* reps operations of a swacl suite: one-shot attention over n tokens; chunked
+ * prefill of the whole sequence again on a reset slot (the chunk buffers are
+ * reused for every chunk: values do not change the work); a decode step */
+static int run_job(void *arg, int reps, double *kernel_s, char *err, size_t err_size)
 {
     run_args *a = arg;
-    for (int r = 0; r < reps; ++r) {
-        swacl_status st = swacl_attention(a->dev->ctx, a->cfg, a->n, a->io.q, a->io.k, a->io.v, a->io.out);
-        if (st != SWACL_OK)
-            return call_failed(a->dev, st, "swacl_attention", err, err_size);
-    }
-    return kernel_time(a->dev, kernel_s, err, err_size);
-}
-
-/* the whole sequence again on a reset slot; the chunk buffers are reused for
- * every chunk because values do not change the work */
-static int run_chunked(void *arg, int reps, double *kernel_s, char *err, size_t err_size)
-{
-    run_args *a = arg;
-    for (int r = 0; r < reps; ++r) {
-        swacl_status st = swacl_cache_seq_reset(a->cache, 0);
-        for (int p0 = 0; st == SWACL_OK && p0 < a->n; p0 += a->chunk) {
-            int len = a->n - p0 < a->chunk ? a->n - p0 : a->chunk;
-            st = swacl_prefill(a->cache, 0, 0, len, a->io.q, a->io.k, a->io.v, a->io.out);
+    swacl_status st = SWACL_OK;
+    for (int r = 0; r < reps && st == SWACL_OK; ++r) {
+        if (a->kind == JOB_PREFILL) {
+            st = swacl_attention(a->dev->ctx, a->cfg, a->n, a->io.q, a->io.k, a->io.v, a->io.out);
+        } else if (a->kind == JOB_DECODE) {
+            st = swacl_decode(a->cache, 0, a->batch, a->seqs, a->io.q, a->io.k, a->io.v, a->io.out);
+        } else {
+            st = swacl_cache_seq_reset(a->cache, 0);
+            for (int p0 = 0; st == SWACL_OK && p0 < a->n; p0 += a->chunk) {
+                int len = a->n - p0 < a->chunk ? a->n - p0 : a->chunk;
+                st = swacl_prefill(a->cache, 0, 0, len, a->io.q, a->io.k, a->io.v, a->io.out);
+            }
         }
-        if (st != SWACL_OK)
-            return call_failed(a->dev, st, "swacl_prefill", err, err_size);
     }
-    return kernel_time(a->dev, kernel_s, err, err_size);
-}
-
-static int run_decode(void *arg, int reps, double *kernel_s, char *err, size_t err_size)
-{
-    run_args *a = arg;
-    for (int r = 0; r < reps; ++r) {
-        swacl_status st = swacl_decode(a->cache, 0, a->batch, a->seqs, a->io.q, a->io.k, a->io.v,
-                                       a->io.out);
-        if (st != SWACL_OK)
-            return call_failed(a->dev, st, "swacl_decode", err, err_size);
-    }
+    if (st != SWACL_OK)
+        return call_failed(a->dev, st,
+                           a->kind == JOB_PREFILL  ? "swacl_attention"
+                           : a->kind == JOB_DECODE ? "swacl_decode"
+                                                   : "swacl_prefill",
+                           err, err_size);
     return kernel_time(a->dev, kernel_s, err, err_size);
 }
 
@@ -451,14 +451,11 @@ void suites_run_job(bench_device *dev, const bench_opts *opts, const bench_job *
     swacl_attn_config cfg;
     job_config(job, sinks, &cfg);
     prof_row *row = job_add_row(dev, job, &cfg);
-    row->n_tokens = job->kind == JOB_DECODE ? decode_fill(&cfg) : job->n;
-    row->batch = job->kind == JOB_DECODE ? job->batch : 1;
-    if (job->kind != JOB_PREFILL)
-        prof_strlcpy(row->kv_dtype, prof_dtype_name(cfg.kv_dtype), sizeof row->kv_dtype);
 
     run_args a;
     memset(&a, 0, sizeof a);
     a.dev = dev;
+    a.kind = job->kind;
     a.cfg = &cfg;
     a.n = job->n;
     int *seqs = NULL;
@@ -476,7 +473,6 @@ void suites_run_job(bench_device *dev, const bench_opts *opts, const bench_job *
                             opts->max_run_s);
         goto done;
     }
-    bench_fn fn = run_oneshot;
     int io_tokens = job->n;
     if (job->kind == JOB_CHUNKED) {
         /* the suite's definition: chunks of one window (full attention: 4096) */
@@ -488,7 +484,6 @@ void suites_run_job(bench_device *dev, const bench_opts *opts, const bench_job *
             prof_row_set_status(row, s == SWACL_ERR_UNSUPPORTED ? PROF_UNSUPPORTED : PROF_ERROR, "%s", err);
             goto done;
         }
-        fn = run_chunked;
     } else if (job->kind == JOB_DECODE) {
         if (decode_cache_ready(dev, job, &cfg, row))
             goto done;
@@ -499,7 +494,6 @@ void suites_run_job(bench_device *dev, const bench_opts *opts, const bench_job *
             seqs[s] = s;
         a.seqs = seqs;
         io_tokens = job->batch;
-        fn = run_decode;
     }
     if (io_alloc(dev, &cfg, io_tokens, &a.io, err, sizeof err)) {
         prof_row_set_status(row, PROF_ERROR, "%s", err);
@@ -507,7 +501,7 @@ void suites_run_job(bench_device *dev, const bench_opts *opts, const bench_job *
     }
     swacl_profile discard;
     swacl_profile_read(dev->ctx, &discard); /* the checks' kernels are not this row's */
-    if (bench_measure(fn, &a, opts, &st, err, sizeof err)) {
+    if (bench_measure(run_job, &a, opts, &st, err, sizeof err)) {
         prof_row_set_status(row, PROF_ERROR, "%s", err);
         goto done;
     }
