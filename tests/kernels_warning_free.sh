@@ -1,8 +1,8 @@
 #!/bin/sh
-# kernels_warning_free.sh — compiles every kernel source in cl/ (and swacl-prof's
-# tools/prof/cl/) with clang's OpenCL front end over the variants the host can
-# ask for, and fails on any warning: OpenCL compilers print warnings to stderr,
-# and swacl must not print.
+# kernels_warning_free.sh — compiles every kernel source in cl/, the model
+# runner's cl/ops/ (and swacl-prof's tools/prof/cl/) with clang's OpenCL front
+# end over the variants the host can ask for, and fails on any warning: OpenCL
+# compilers print warnings to stderr, and swacl must not print.
 # Usage: kernels_warning_free.sh CLANG CL_DIR [PROF_CL_DIR]
 clang=$1
 dir=$2
@@ -46,6 +46,13 @@ for file in attend append rope; do
     done
     rm -f "$src"
 done
+# the model runner's kernels: one program, built without defines (tools/run/model.c)
+if [ -d "$dir/ops" ]; then
+    ops=$(mktemp /tmp/swacl-ops-XXXXXX.cl)
+    cat "$dir"/ops/*.cl >"$ops"
+    compile "ops/*.cl" "$ops"
+    rm -f "$ops"
+fi
 # swacl-prof's kernels, with the defines tools/prof/baselines.c and limits.c pass
 if [ -n "$prof_dir" ]; then
     for head_dim in 32 40 64 128 256; do
