@@ -13,7 +13,8 @@ enum {
     BENCH_CHUNKED = 1 << 2,
     BENCH_DECODE = 1 << 3,
     BENCH_BASELINES = 1 << 4,
-    BENCH_ALL = (1 << 5) - 1
+    BENCH_ALL = (1 << 5) - 1, /* the default: every suite that needs no model file */
+    BENCH_E2E = 1 << 5        /* a whole model (--model FILE.gguf) */
 };
 
 typedef struct bench_opts {
@@ -29,6 +30,7 @@ typedef struct bench_opts {
     int batches[BENCH_MAX_LIST], n_batches;
     swacl_dtype kv[2];
     int n_kv, kv_given;
+    const char *model_path; /* e2e: the GGUF model */
 } bench_opts;
 
 /* one device opened through the public API; rows go into rec */
@@ -197,6 +199,8 @@ double job_flops(const bench_job *job);
 /* swacl's own suites (suites.c); state shared between jobs lives in dev-local caches */
 void suites_run_job(bench_device *dev, const bench_opts *opts, const bench_job *job);
 void suites_release(void);
+/* the end-to-end suite on opts->model_path (e2e.c) */
+void e2e_run(bench_device *dev, const bench_opts *opts);
 /* baselines (baselines.c) */
 void baselines_run_job(bench_device *dev, const bench_opts *opts, const bench_job *job);
 double baselines_estimate_s(const bench_job *job, const bench_device *dev);

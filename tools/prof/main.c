@@ -39,7 +39,10 @@ static void usage(FILE *out)
         "  --n LIST                  sequence lengths (default 1K,4K,16K; quick 4K)\n"
         "  --batch LIST              decode batches (default 1,8,32; quick 1,8)\n"
         "  --kv LIST                 cache storage types f32,f16 (default both; quick f32)\n"
-        "  --suites LIST             limits,prefill,chunked,decode,baselines (default all)\n"
+        "  --suites LIST             limits,prefill,chunked,decode,baselines (default all),\n"
+        "                            e2e (a whole model: needs --model)\n"
+        "  --model FILE.gguf         e2e: prefill 512 tokens, decode at batch 1 and 8\n"
+        "                            (adds e2e to the suites)\n"
         "  --no-baselines            skip the naive and CLBlast baselines\n"
         "  --samples N               timed samples per row (default 7; quick 3)\n"
         "  --target-ms MS            shortest sample; repetitions are calibrated to it\n"
@@ -532,6 +535,10 @@ static void run_device(const char *selector, const bench_opts *o, const bench_jo
             baselines_run_job(&dev, o, &jobs[i]);
         bench_progress_advance(job_total_s(&jobs[i], &dev, o));
     }
+    if (o->suites & BENCH_E2E) {
+        bench_progress_show("e2e");
+        e2e_run(&dev, o);
+    }
     bench_progress_end();
     bench_link_speedups(dev.rec);
     suites_release();
@@ -545,7 +552,7 @@ static const struct option run_options[] = {
     ARG("n", OPT_N), ARG("batch", OPT_BATCH), ARG("kv", OPT_KV), ARG("suites", OPT_SUITES),
     ARG("samples", OPT_SAMPLES), ARG("target-ms", OPT_TARGET_MS), ARG("max-run", OPT_MAX_RUN),
     ARG("json", OPT_JSON), ARG("csv", OPT_CSV), ARG("plot", OPT_PLOT),
-    ARG("plot-metric", OPT_PLOT_METRIC), FLAG("help", 'h'), END};
+    ARG("plot-metric", OPT_PLOT_METRIC), ARG("model", OPT_MODEL), FLAG("help", 'h'), END};
 
 static int cmd_run(int argc, char **argv, const char *command_line)
 {
@@ -558,7 +565,7 @@ static int cmd_run(int argc, char **argv, const char *command_line)
     o.max_run_s = 120;
     const char *devices = NULL, *json = NULL, *csv = NULL, *plot = NULL, *metric = "time", *v;
     static const char *const suite_names[] = {"limits", "prefill", "chunked", "decode",
-                                              "baselines"};
+                                              "baselines", "e2e"};
     char buf[256], err[256], *items[BENCH_MAX_LIST];
     int c, count;
     double x;
@@ -602,9 +609,9 @@ static int cmd_run(int argc, char **argv, const char *command_line)
             if ((count = split_list(v, ",", buf, sizeof buf, items, BENCH_MAX_LIST)) < 1)
                 return die_usage("bad --suites \"%s\"", v);
             for (int i = 0, k = 0; i < count; ++i, k = 0) {
-                while (k < 5 && strcmp(items[i], suite_names[k]) != 0)
+                while (k < 6 && strcmp(items[i], suite_names[k]) != 0)
                     ++k;
-                if (k == 5)
+                if (k == 6)
                     return die_usage("unknown suite \"%s\"", items[i]);
                 o.suites |= 1 << k;
             }
@@ -622,6 +629,7 @@ static int cmd_run(int argc, char **argv, const char *command_line)
             if (!((o.max_run_s = number_arg(v)) > 0))
                 return die_usage("bad --max-run \"%s\"", v);
             break;
+        case OPT_MODEL: o.model_path = v; break;
         case OPT_JSON: json = v; break;
         case OPT_CSV: csv = v; break;
         case OPT_PLOT: plot = v; break;
@@ -636,6 +644,10 @@ static int cmd_run(int argc, char **argv, const char *command_line)
     }
     if (optind < argc)
         return die_usage("unexpected argument \"%s\"", argv[optind]);
+    if (o.model_path)
+        o.suites |= BENCH_E2E;
+    else if (o.suites & BENCH_E2E)
+        return die_usage("%s", "the e2e suite needs --model FILE.gguf");
     char devbuf[512], *selector_items[MAX_DEVICES];
     int n_items = devices ? split_list(devices, ",", devbuf, sizeof devbuf, selector_items,
                                        MAX_DEVICES)

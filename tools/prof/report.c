@@ -241,7 +241,7 @@ double prof_device_sgemm_gflops(const prof_device *d) { return limit_value(d, "s
 int prof_row_primary(const char *suite, const prof_row *row, double *value, const char **unit,
                      int *higher_is_better)
 {
-    if (strcmp(suite, "limits") == 0) {
+    if (strcmp(suite, "limits") == 0 || strcmp(suite, "e2e") == 0) {
         *value = row->value;
         *unit = row->unit;
         /* latencies are the only limits where less is better */

@@ -210,4 +210,11 @@ void prof_report_print(const prof_report *r, FILE *out)
                  "minimum traffic;\n%%BW and %%SGEMM are of this device's measured read bandwidth "
                  "and best CLBlast SGEMM;\nx naive / x gemm: swacl's speed-up over the baselines "
                  "on the same work; decode tok/s is per layer.\n");
+    for (int d = 0; d < r->n_devices; ++d)
+        if (prof_device_find_suite(&r->devices[d], "e2e")) {
+            fprintf(out, "e2e: the whole model (checked against transformers by the tests, not "
+                         "here): tok/s of the model,\nGFLOP/s 2 per weight per token, GB/s the "
+                         "weights and KV cache read per forward pass.\n");
+            break;
+        }
 }

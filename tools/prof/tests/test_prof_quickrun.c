@@ -1,6 +1,7 @@
 /* test_prof_quickrun.c — a real `swacl-prof --quick` on the tiny shape: every
- * row must come back ok and verified, in JSON and CSV alike (skips without a device).
- * usage: test_prof_quickrun PATH-TO-swacl-prof OUTPUT-PREFIX */
+ * row must come back ok and verified, in JSON and CSV alike (skips without a device);
+ * and the e2e suite on a tiny model, when one is given.
+ * usage: test_prof_quickrun PATH-TO-swacl-prof OUTPUT-PREFIX [MODEL.gguf] */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -13,7 +14,7 @@
 #include <string.h>
 #include <sys/wait.h>
 
-static const char *tool = "swacl-prof", *prefix = "prof_quick";
+static const char *tool = "swacl-prof", *prefix = "prof_quick", *model = NULL;
 
 static int total_rows(const prof_report *r)
 {
@@ -101,12 +102,54 @@ static void test_quick_run(void **state)
     prof_report_free(r);
 }
 
+/* --suites e2e on a tiny model: three rows in tokens per second, and compare reads them */
+static void test_e2e_run(void **state)
+{
+    (void)state;
+    int n_devices = 0;
+    if (!model || swacl_devices_list(NULL, 0, &n_devices) != SWACL_OK || n_devices == 0) {
+        print_message("no model or no OpenCL device: skipped\n");
+        skip();
+    }
+    char cmd[4096], json[1024], err[512];
+    snprintf(json, sizeof json, "%s_e2e.json", prefix);
+    snprintf(cmd, sizeof cmd,
+             "'%s' --suites e2e --model '%s' --samples 2 --no-progress --json '%s' > '%s_e2e.txt'"
+             " && '%s' compare '%s' '%s' >> '%s_e2e.txt'",
+             tool, model, json, prefix, tool, json, json, prefix);
+    int status = system(cmd);
+    assert_true(WIFEXITED(status));
+    if (WEXITSTATUS(status) != 0)
+        fail_msg("%s exited with %d (see %s_e2e.txt)", cmd, WEXITSTATUS(status), prefix);
+    prof_report *r = prof_json_read_file(json, err, sizeof err);
+    if (!r)
+        fail_msg("%s", err);
+    const prof_suite *s = prof_device_find_suite(&r->devices[0], "e2e");
+    assert_non_null(s);
+    assert_int_equal(s->n_rows, 3);
+    assert_null(prof_device_find_suite(&r->devices[0], "prefill")); /* only what was asked */
+    static const char *const rows[] = {"prefill 512", "decode b=1", "decode b=8"};
+    for (int i = 0; i < 3; ++i) {
+        const prof_row *row = prof_suite_find_row(s, rows[i]);
+        assert_non_null(row);
+        if (prof_row_status(row) != PROF_OK)
+            fail_msg("e2e / %s: %s: %s", rows[i], row->status, row->reason);
+        assert_string_equal(row->unit, "tokens/s");
+        assert_true(row->value > 0 && row->value_min <= row->value && row->value <= row->value_max);
+        assert_true(row->time_ms > 0 && row->gbs > 0);
+    }
+    prof_report_free(r);
+}
+
 int main(int argc, char **argv)
 {
     if (argc > 1)
         tool = argv[1];
     if (argc > 2)
         prefix = argv[2];
-    const struct CMUnitTest tests[] = {cmocka_unit_test(test_quick_run)};
+    if (argc > 3)
+        model = argv[3];
+    const struct CMUnitTest tests[] = {cmocka_unit_test(test_quick_run),
+                                       cmocka_unit_test(test_e2e_run)};
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
