@@ -6,12 +6,27 @@
  * words (coalescing). The FMA kernel keeps 8 independent float4 chains in
  * flight per work-item, enough to hide FMA latency on both. */
 
+/* per_item float4s from this work-item's start, read 64 bytes at a time into four
+   independent sums: one chain of float4 adds held PoCL at the add latency, about
+   two thirds of what the same CPU streams (17 against 27 GB/s on 2 EPYC vCPUs) */
 __kernel void read_contig(__global const float4 *in, __global float *out, uint per_item)
 {
-    __global const float4 *p = in + get_global_id(0) * per_item;
-    float4 acc = (float4)(0.0f);
-    for (uint i = 0; i < per_item; ++i)
-        acc += p[i];
+    __global const float *p = (__global const float *)(in + get_global_id(0) * per_item);
+    const uint n16 = per_item / 4;
+    float16 a0 = 0.0f, a1 = 0.0f, a2 = 0.0f, a3 = 0.0f;
+    uint i = 0;
+    for (; i + 4 <= n16; i += 4) {
+        a0 += vload16(i, p);
+        a1 += vload16(i + 1, p);
+        a2 += vload16(i + 2, p);
+        a3 += vload16(i + 3, p);
+    }
+    for (; i < n16; ++i)
+        a0 += vload16(i, p);
+    const float16 a = (a0 + a1) + (a2 + a3);
+    float4 acc = (a.lo.lo + a.lo.hi) + (a.hi.lo + a.hi.hi);
+    for (uint j = n16 * 4; j < per_item; ++j)
+        acc += in[get_global_id(0) * per_item + j];
     out[get_global_id(0)] = acc.x + acc.y + acc.z + acc.w;
 }
 
