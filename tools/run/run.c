@@ -163,15 +163,47 @@ static int32_t argmax(const float *l, int n)
     return best;
 }
 
+/* the k largest logits into c[0..k), best first: a min-heap of k over the vocabulary
+   (sorting all of a 262 144-token vocabulary per token took as long as the model) */
+static void top_k(const float *l, int n, int k, cand *c)
+{
+    int size = 0;
+    for (int i = 0; i < n; i++) {
+        if (size == k && !(l[i] > c[0].logit))
+            continue;
+        int at;
+        if (size < k) { /* sift up from the new leaf */
+            at = size++;
+            while (at > 0 && l[i] < c[(at - 1) / 2].logit) {
+                c[at] = c[(at - 1) / 2];
+                at = (at - 1) / 2;
+            }
+        } else { /* replace the root, sift down */
+            at = 0;
+            for (;;) {
+                int ch = 2 * at + 1;
+                if (ch >= k)
+                    break;
+                if (ch + 1 < k && c[ch + 1].logit < c[ch].logit)
+                    ch++;
+                if (!(c[ch].logit < l[i]))
+                    break;
+                c[at] = c[ch];
+                at = ch;
+            }
+        }
+        c[at] = (cand){l[i], i};
+    }
+    qsort(c, (size_t)size, sizeof *c, by_logit);
+}
+
 /* temperature, then top-k, then top-p; c has room for n */
 static int32_t sample(const float *l, int n, const args *a, cand *c, uint64_t *rng)
 {
     if (a->temp <= 0)
         return argmax(l, n);
-    for (int i = 0; i < n; i++)
-        c[i] = (cand){l[i], i};
-    qsort(c, (size_t)n, sizeof *c, by_logit);
     int k = a->top_k > 0 && a->top_k < n ? a->top_k : n;
+    top_k(l, n, k, c);
     double sum = 0, cum = 0;
     for (int i = 0; i < k; i++) {
         c[i].logit = (float)exp((c[i].logit - c[0].logit) / a->temp);
