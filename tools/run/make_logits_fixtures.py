@@ -27,6 +27,20 @@ STEPS = 64
 TOP = 16
 
 
+def write_reference(out_file, label, prompt, greedy, logits):
+    """the fixture: prompt ids, greedy ids, and the top logits at the last prompt
+    position and every generated one but the last (logits: [positions][vocab])"""
+    n = len(prompt)
+    with open(out_file, "w") as f:
+        f.write(f"# {label}: transformers {transformers.__version__}, "
+                f"torch {torch.__version__}, eager attention, fp32\n")
+        f.write("prompt %d %s\n" % (n, " ".join(map(str, prompt))))
+        f.write("greedy %d %s\n" % (len(greedy), " ".join(map(str, greedy))))
+        for p in range(n - 1, n + len(greedy) - 1):
+            v, i = torch.topk(logits[p], TOP)
+            f.write("pos %d %s\n" % (p, " ".join(f"{a}:{b:.6f}" for a, b in zip(i.tolist(), v.tolist()))))
+
+
 def main():
     if len(sys.argv) != 4:
         sys.exit(__doc__)
@@ -48,14 +62,7 @@ def main():
         seq = out[:, : n_prompt + STEPS]
         logits = model(seq).logits[0]
     greedy = seq[0, n_prompt:].tolist()
-    with open(out_file, "w") as f:
-        f.write(f"# {os.path.basename(path)}: transformers {transformers.__version__}, "
-                f"torch {torch.__version__}, eager attention, fp32\n")
-        f.write("prompt %d %s\n" % (n_prompt, " ".join(map(str, ids[0].tolist()))))
-        f.write("greedy %d %s\n" % (len(greedy), " ".join(map(str, greedy))))
-        for p in range(n_prompt - 1, n_prompt + STEPS - 1):
-            v, i = torch.topk(logits[p], TOP)
-            f.write("pos %d %s\n" % (p, " ".join(f"{a}:{b:.6f}" for a, b in zip(i.tolist(), v.tolist()))))
+    write_reference(out_file, os.path.basename(path), ids[0].tolist(), greedy, logits)
     print(f"{out_file}: prompt {n_prompt} tokens, {len(greedy)} greedy steps")
 
 

@@ -23,9 +23,9 @@ import transformers
 from gguf import GGMLQuantizationType as Q
 from gguf import GGUFWriter
 from gguf.quants import dequantize, quantize
+from make_logits_fixtures import write_reference  # the same fixture format
 
 STEPS = 16
-TOP = 16
 PROMPT = 40
 COMMON = dict(vocab_size=259, hidden_size=64, intermediate_size=128, num_attention_heads=2,
               num_key_value_heads=1, head_dim=32, max_position_embeddings=256,
@@ -168,15 +168,8 @@ def main():
         margin = float((top2[:, 0] - top2[:, 1]).min())
         gguf_path = os.path.join(out_dir, f"tiny_{name}.gguf")
         write_gguf(gguf_path, arch, model)
-        with open(os.path.join(out_dir, f"tiny_{name}_logits.txt"), "w") as f:
-            f.write(f"# tiny_{name}.gguf: transformers {transformers.__version__}, "
-                    f"torch {torch.__version__}, eager attention, fp32\n")
-            f.write("prompt %d %s\n" % (PROMPT, " ".join(map(str, ids[0].tolist()))))
-            greedy = seq[0, PROMPT:].tolist()
-            f.write("greedy %d %s\n" % (len(greedy), " ".join(map(str, greedy))))
-            for p in range(PROMPT - 1, PROMPT + STEPS - 1):
-                v, i = torch.topk(logits[p], TOP)
-                f.write("pos %d %s\n" % (p, " ".join(f"{a}:{b:.6f}" for a, b in zip(i.tolist(), v.tolist()))))
+        write_reference(os.path.join(out_dir, f"tiny_{name}_logits.txt"), f"tiny_{name}.gguf",
+                        ids[0].tolist(), seq[0, PROMPT:].tolist(), logits)
         print(f"{gguf_path}: {os.path.getsize(gguf_path)} bytes, smallest greedy margin {margin:.4f}")
 
 
