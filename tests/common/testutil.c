@@ -66,6 +66,8 @@ void tu_fill(tu_rng *r, void *dst, size_t n, swacl_dtype dtype)
         tu_fill_f32(r, dst, n);
 }
 
+size_t tu_elem_size(swacl_dtype dtype) { return dtype == SWACL_F16 ? 2 : 4; }
+
 double tu_elem(const void *base, size_t i, swacl_dtype dtype)
 {
     if (dtype == SWACL_F16)
@@ -134,6 +136,35 @@ int tu_open_group_gpu(void **state)
     return 0;
 }
 
+/* ---- device buffers ---- */
+
+void tu_dev_io_make(swacl_context *ctx, tu_dev_io *d, const void *q, const void *k,
+                    const void *v, const void *out, size_t q_bytes, size_t kv_bytes)
+{
+    cl_context cl = swacl_context_cl_context(ctx);
+    assert_non_null(cl);
+    const cl_mem_flags in = CL_MEM_READ_ONLY | CL_MEM_COPY_HOST_PTR;
+    cl_int e[4];
+    d->q = clCreateBuffer(cl, in, q_bytes, (void *)q, &e[0]);
+    d->k = clCreateBuffer(cl, in, kv_bytes, (void *)k, &e[1]);
+    d->v = clCreateBuffer(cl, in, kv_bytes, (void *)v, &e[2]);
+    d->out = clCreateBuffer(cl, CL_MEM_READ_WRITE | CL_MEM_COPY_HOST_PTR,
+                            q_bytes + TU_CANARY_BYTES, (void *)out, &e[3]);
+    assert_true(e[0] == CL_SUCCESS && e[1] == CL_SUCCESS && e[2] == CL_SUCCESS &&
+                e[3] == CL_SUCCESS);
+}
+
+void tu_dev_io_finish(swacl_context *ctx, tu_dev_io *d, void *out, size_t q_bytes)
+{
+    assert_int_equal(clEnqueueReadBuffer(swacl_context_cl_queue(ctx), d->out, CL_TRUE, 0,
+                                         q_bytes + TU_CANARY_BYTES, out, 0, NULL, NULL),
+                     CL_SUCCESS);
+    clReleaseMemObject(d->q);
+    clReleaseMemObject(d->k);
+    clReleaseMemObject(d->v);
+    clReleaseMemObject(d->out);
+}
+
 /* ---- canaries ---- */
 
 void *tu_alloc_guarded(size_t bytes)
@@ -195,6 +226,159 @@ tu_cmp tu_compare(const void *got, const void *ref, size_t n, swacl_dtype dtype,
                "max err %.3e\n",
                what, c.n_bad, n, tol, c.first_bad, c.got_first, c.ref_first, c.max_err);
     return c;
+}
+
+/* ---- cases ---- */
+
+swacl_attn_config tu_config_of(const swacl_attn_config *base, int sink_logits, float *logits,
+                               tu_rng *rng)
+{
+    swacl_attn_config cfg = *base;
+    assert_true(cfg.n_heads <= TU_MAX_HEADS);
+    for (int h = 0; h < cfg.n_heads; h++)
+        logits[h] = (float)(3.0 * tu_rng_unit(rng) - 1.0);
+    cfg.sink_logits = sink_logits ? logits : NULL;
+    return cfg;
+}
+
+void tu_describe_config(const swacl_attn_config *c, char *buf, size_t size)
+{
+    snprintf(buf, size,
+             "heads=%d/%d hd=%d W=%d sink=%d D=%d bidir=%d scale=%g softcap=%g sink_logits=%d "
+             "io=%s kv=%s rope=%d theta=%g",
+             c->n_heads, c->n_kv_heads, c->head_dim, c->window, c->n_sink, c->dilation,
+             c->bidirectional, (double)c->scale, (double)c->softcap, c->sink_logits != NULL,
+             c->dtype == SWACL_F16 ? "f16" : "f32", c->kv_dtype == SWACL_F16 ? "f16" : "f32",
+             (int)c->rope, (double)c->rope_theta);
+}
+
+/* ---- the model of a cache ---- */
+
+float *tu_widen(const void *src, size_t n, swacl_dtype dtype)
+{
+    float *dst = malloc((n ? n : 1) * sizeof *dst);
+    assert_non_null(dst);
+    for (size_t e = 0; e < n; e++)
+        dst[e] = (float)tu_elem(src, e, dtype);
+    return dst;
+}
+
+void tu_narrow(const float *src, size_t n, swacl_dtype dtype, void *dst)
+{
+    for (size_t e = 0; e < n; e++) {
+        if (dtype == SWACL_F16)
+            ((uint16_t *)dst)[e] = swacl_f32_to_f16(src[e]);
+        else
+            ((float *)dst)[e] = src[e];
+    }
+}
+
+void tu_rope_row(float *x, int n_heads, int head_dim, float theta, int64_t pos)
+{
+    const double base = theta > 0.0f ? theta : 10000.0;
+    const int half = head_dim / 2;
+    for (int d = 0; d < half; d++) {
+        const double a = (double)pos * (float)pow(base, -2.0 * d / head_dim);
+        const double c = cos(a), s = sin(a);
+        for (int h = 0; h < n_heads; h++) {
+            float *r = x + (size_t)h * head_dim;
+            const double x1 = r[d], x2 = r[d + half];
+            r[d] = (float)(x1 * c - x2 * s);
+            r[d + half] = (float)(x2 * c + x1 * s);
+        }
+    }
+}
+
+void tu_cached_expected(const swacl_attn_config *cfg, int n, const void *q, const void *k,
+                        const void *v, int from, void *want)
+{
+    const int hd = cfg->head_dim;
+    const size_t qw = (size_t)cfg->n_heads * hd, kw = (size_t)cfg->n_kv_heads * hd;
+    assert_true(n > 0 && from >= 0 && from < n);
+    float *qf = tu_widen(q, n * qw, cfg->dtype);
+    float *kf = tu_widen(k, n * kw, cfg->dtype);
+    float *vf = tu_widen(v, n * kw, cfg->dtype);
+    float *outf = malloc(n * qw * sizeof *outf);
+    assert_non_null(outf);
+    if (cfg->kv_dtype == SWACL_F16)
+        for (size_t e = 0; e < n * kw; e++) {
+            kf[e] = swacl_f16_to_f32(swacl_f32_to_f16(kf[e]));
+            vf[e] = swacl_f16_to_f32(swacl_f32_to_f16(vf[e]));
+        }
+    swacl_attn_config ref = *cfg;
+    ref.dtype = SWACL_F32;
+    ref.kv_dtype = SWACL_F32;
+    ref.rope = SWACL_ROPE_NONE;
+    ref.rope_theta = 0.0f;
+    if (cfg->rope == SWACL_ROPE_NONE) {
+        assert_int_equal(swacl_reference_attention(&ref, n, qf, kf, vf, outf), SWACL_OK);
+    } else {
+        const int dil = cfg->dilation > 1 ? cfg->dilation : 1;
+        const int held = cfg->window && cfg->n_sink + cfg->window * dil < n
+                             ? cfg->n_sink + cfg->window * dil
+                             : n;
+        if (from < held) {
+            /* nothing evicted yet: cache positions are the absolute ones */
+            float *qa = malloc(held * qw * sizeof *qa), *ka = malloc(held * kw * sizeof *ka);
+            assert_true(qa && ka);
+            memcpy(qa, qf, held * qw * sizeof *qa);
+            memcpy(ka, kf, held * kw * sizeof *ka);
+            for (int t = 0; t < held; t++) {
+                tu_rope_row(qa + t * qw, cfg->n_heads, hd, cfg->rope_theta, t);
+                tu_rope_row(ka + t * kw, cfg->n_kv_heads, hd, cfg->rope_theta, t);
+            }
+            assert_int_equal(swacl_reference_attention(&ref, held, qa, ka, vf, outf), SWACL_OK);
+            free(qa);
+            free(ka);
+        }
+        if (n > held) {
+            float *qc = calloc((size_t)held * qw, sizeof *qc);
+            float *kc = malloc((size_t)held * kw * sizeof *kc);
+            float *vc = malloc((size_t)held * kw * sizeof *vc);
+            float *oc = malloc((size_t)held * qw * sizeof *oc);
+            assert_true(qc && kc && vc && oc);
+            float *q_last = qc + (size_t)(held - 1) * qw;
+            for (int i = from > held ? from : held; i < n; i++) {
+                const int evicted = i + 1 - held;
+                for (int p = 0; p < held; p++) {
+                    const int j = p < cfg->n_sink ? p : p + evicted;
+                    memcpy(kc + p * kw, kf + (size_t)j * kw, kw * sizeof *kc);
+                    memcpy(vc + p * kw, vf + (size_t)j * kw, kw * sizeof *vc);
+                    tu_rope_row(kc + p * kw, cfg->n_kv_heads, hd, cfg->rope_theta, p);
+                }
+                memcpy(q_last, qf + (size_t)i * qw, qw * sizeof *qc);
+                tu_rope_row(q_last, cfg->n_heads, hd, cfg->rope_theta, held - 1);
+                assert_int_equal(swacl_reference_attention(&ref, held, qc, kc, vc, oc), SWACL_OK);
+                memcpy(outf + (size_t)i * qw, oc + (size_t)(held - 1) * qw, qw * sizeof *oc);
+            }
+            free(qc);
+            free(kc);
+            free(vc);
+            free(oc);
+        }
+    }
+    tu_narrow(outf + (size_t)from * qw, (n - from) * qw, cfg->dtype, want);
+    free(qf);
+    free(kf);
+    free(vf);
+    free(outf);
+}
+
+/* ---- error messages ---- */
+
+static char error_mark[256]; /* the text tu_error_mark left */
+
+void tu_error_mark(swacl_context *ctx)
+{
+    assert_int_equal(swacl_last_event(ctx, NULL), SWACL_ERR_INVALID_ARGUMENT);
+    snprintf(error_mark, sizeof error_mark, "%s", swacl_last_error(ctx));
+    assert_true(error_mark[0] != '\0');
+}
+
+int tu_error_fresh(const swacl_context *ctx)
+{
+    const char *msg = swacl_last_error(ctx);
+    return msg[0] != '\0' && strcmp(msg, error_mark) != 0;
 }
 
 /* ---- invalid inputs ---- */

@@ -27,6 +27,8 @@ void     tu_fill_f16(tu_rng *r, uint16_t *dst, size_t n);
 /* n elements of dtype, values uniform in [-1, 1] */
 void     tu_fill(tu_rng *r, void *dst, size_t n, swacl_dtype dtype);
 
+/* bytes of one element of dtype */
+size_t   tu_elem_size(swacl_dtype dtype);
 /* element i of an array of dtype, widened to double */
 double   tu_elem(const void *base, size_t i, swacl_dtype dtype);
 
@@ -53,6 +55,21 @@ int tu_close_context(void **state);
  * failed, else 77 (ctest's SKIP_RETURN_CODE) when there was no OpenCL device to
  * run on, else 0 */
 int tu_exit(int failed);
+
+/* ---- the two ways in: host pointers, or cl_mem buffers of the context ---- */
+
+typedef enum tu_api { TU_HOST, TU_CL_MEM } tu_api;
+
+/* device copies of one call's inputs (q_bytes of q, kv_bytes of k and v) and an
+ * output buffer holding out's q_bytes and TU_CANARY_BYTES canary bytes */
+typedef struct tu_dev_io {
+    cl_mem q, k, v, out;
+} tu_dev_io;
+
+void tu_dev_io_make(swacl_context *ctx, tu_dev_io *d, const void *q, const void *k,
+                    const void *v, const void *out, size_t q_bytes, size_t kv_bytes);
+/* reads the output and its canary back into out, and releases the buffers */
+void tu_dev_io_finish(swacl_context *ctx, tu_dev_io *d, void *out, size_t q_bytes);
 
 /* ---- canaries: bytes past the end of an output that must come back untouched ---- */
 
@@ -97,6 +114,51 @@ typedef struct tu_cmp {
  * tolerance prints "<what>: <n_bad> bad, first at [i] got x want y, max err e" */
 tu_cmp tu_compare(const void *got, const void *ref, size_t n, swacl_dtype dtype, double tol,
                   const char *what);
+
+/* ---- cases: a layer config and what a table row adds to it ---- */
+
+enum { TU_MAX_HEADS = 16 }; /* the most query heads a case may have */
+
+/* The config a case runs: *base, and when sink_logits is set a learned sink logit
+ * per query head, drawn from rng into logits (TU_MAX_HEADS floats) and centred
+ * near typical scores (|s| < 1) so that the sink takes a visible share. */
+swacl_attn_config tu_config_of(const swacl_attn_config *base, int sink_logits, float *logits,
+                               tu_rng *rng);
+/* "heads=4/2 hd=32 W=4 ..." (every field a sweep varies) for failure reports */
+void tu_describe_config(const swacl_attn_config *cfg, char *buf, size_t size);
+
+/* ---- the model of a cache: the reference plus RoPE at positions inside the cache ---- */
+
+/* n elements of dtype as fp32 (malloc'd; free it), and back */
+float *tu_widen(const void *src, size_t n, swacl_dtype dtype);
+void   tu_narrow(const float *src, size_t n, swacl_dtype dtype, void *dst);
+
+/* Turns the n_heads heads of one fp32 row to position pos, as the library defines
+ * RoPE (README): rotate-half pairs (d, d + head_dim/2) by the angle
+ * pos * theta^(-2d/head_dim), the frequency rounded to float, in double;
+ * theta <= 0 means 10000. */
+void tu_rope_row(float *x, int n_heads, int head_dim, float theta, int64_t pos);
+
+/* Expected outputs of tokens [from, n) of one sequence through a cache layer of
+ * cfg, whose n tokens are q, k, v (cfg->dtype); want receives n - from rows in
+ * cfg->dtype. It is swacl_reference_attention over the sequence, with K and V as
+ * the cache stores them (rounded to fp16 for an fp16 cache). Under
+ * SWACL_ROPE_IN_CACHE a query that has evicted tokens sits at position held - 1
+ * of the cache (held = n_sink + W*D) and its keys at their cache positions (sinks
+ * at their own, the rest after the evicted ones), so it is the last row of a
+ * reference call over the cache's contents in cache order, turned at those
+ * positions; this keeps the visibility rule the reference's own. */
+void tu_cached_expected(const swacl_attn_config *cfg, int n, const void *q, const void *k,
+                        const void *v, int from, void *want);
+
+/* ---- error messages ---- */
+
+/* Leaves a known message in ctx's last error (that of a call no suite checks for
+ * itself: swacl_last_event without an out pointer), so that tu_error_fresh can
+ * tell whether the next failed call wrote a message of its own. */
+void tu_error_mark(swacl_context *ctx);
+/* 1 when ctx's last error is neither empty nor the mark */
+int  tu_error_fresh(const swacl_context *ctx);
 
 /* ---- invalid inputs, shared by the reference's and the library's argument tests ---- */
 
