@@ -409,8 +409,8 @@ swacl_status swacl_cache_seq_copy(swacl_cache *c, int src, int dst)
  * All integers little-endian as the host stores them; the blob is for the
  * same machine or one of the same byte order. */
 #define BLOB_MAGIC "SWACLSEQ"
-#define BLOB_VERSION 2u /* 1: SHA-256; 2: XXH3-128 (a Mistral sequence's 0.5 GiB blob: save
-                            2.6 s -> 0.14 s on PoCL, checksum time nearly all of it) */
+#define BLOB_VERSION 2u /* 1: SHA-256; 2: XXH3-128, which catches corruption and
+                            is no signature (docs/design.md §3) */
 
 typedef struct blob_header {
     char magic[8];
