@@ -13,29 +13,15 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* One row of a sweep. Fields left out of a row are 0, the library's defaults
- * (dense, causal, scale 1/sqrt(head_dim), no softcap, fp32). */
+/* One row of a sweep: n tokens through a config. Fields left out of a row are 0,
+ * the library's defaults (dense, causal, scale 1/sqrt(head_dim), no softcap,
+ * fp32); kv_dtype, the cache storage type, only picks the tolerance (a one-shot
+ * call has no cache, but a config shared with cache layers may carry either). */
 typedef struct attn_case {
-    int n, n_heads, n_kv_heads, head_dim;
-    int window, n_sink, dilation, bidirectional;
-    float scale, softcap;
-    int sink_logits; /* 1 = a random learned sink logit per query head */
-    swacl_dtype dtype;
-    swacl_dtype kv_dtype; /* cache storage type: a one-shot call has no cache, but
-                             a config shared with cache layers may carry either */
+    int n;
+    swacl_attn_config cfg; /* sink_logits: see the flag below */
+    int sink_logits;       /* 1 = a random learned sink logit per query head */
 } attn_case;
-
-typedef enum attn_api { API_HOST, API_CL_MEM } attn_api;
-
-static void describe(const attn_case *c, char *buf, size_t size)
-{
-    snprintf(buf, size,
-             "n=%d heads=%d/%d hd=%d W=%d sink=%d D=%d bidir=%d scale=%g softcap=%g "
-             "sink_logits=%d %s kv=%s",
-             c->n, c->n_heads, c->n_kv_heads, c->head_dim, c->window, c->n_sink, c->dilation,
-             c->bidirectional, (double)c->scale, (double)c->softcap, c->sink_logits,
-             c->dtype == SWACL_F16 ? "f16" : "f32", c->kv_dtype == SWACL_F16 ? "f16" : "f32");
-}
 
 /* Runs swacl_attention through device buffers; the output buffer carries the
  * canary bytes too, read back with the result. */
@@ -43,72 +29,38 @@ static swacl_status run_cl_mem(swacl_context *ctx, const swacl_attn_config *cfg,
                                const void *q, const void *k, const void *v, void *out,
                                size_t q_bytes, size_t kv_bytes)
 {
-    cl_context cl = swacl_context_cl_context(ctx);
-    cl_command_queue queue = swacl_context_cl_queue(ctx);
-    assert_non_null(cl);
-    assert_non_null(queue);
-    const cl_mem_flags in = CL_MEM_READ_ONLY | CL_MEM_COPY_HOST_PTR;
-    cl_int e1, e2, e3, e4;
-    cl_mem qb = clCreateBuffer(cl, in, q_bytes, (void *)q, &e1);
-    cl_mem kb = clCreateBuffer(cl, in, kv_bytes, (void *)k, &e2);
-    cl_mem vb = clCreateBuffer(cl, in, kv_bytes, (void *)v, &e3);
-    cl_mem ob = clCreateBuffer(cl, CL_MEM_READ_WRITE | CL_MEM_COPY_HOST_PTR,
-                               q_bytes + TU_CANARY_BYTES, out, &e4);
-    assert_true(e1 == CL_SUCCESS && e2 == CL_SUCCESS && e3 == CL_SUCCESS && e4 == CL_SUCCESS);
-
-    swacl_status st = swacl_attention(ctx, cfg, n, qb, kb, vb, ob);
+    tu_dev_io d;
+    tu_dev_io_make(ctx, &d, q, k, v, out, q_bytes, kv_bytes);
+    swacl_status st = swacl_attention(ctx, cfg, n, d.q, d.k, d.v, d.out);
     if (st == SWACL_OK)
         st = swacl_finish(ctx);
-    if (st == SWACL_OK)
-        assert_int_equal(clEnqueueReadBuffer(queue, ob, CL_TRUE, 0, q_bytes + TU_CANARY_BYTES,
-                                             out, 0, NULL, NULL),
-                         CL_SUCCESS);
-    clReleaseMemObject(qb);
-    clReleaseMemObject(kb);
-    clReleaseMemObject(vb);
-    clReleaseMemObject(ob);
+    tu_dev_io_finish(ctx, &d, out, q_bytes);
     return st;
 }
 
 /* Runs one case on the device and the reference; prints what went wrong and
  * returns 0 on any mismatch. */
-static int run_case(swacl_context *ctx, const attn_case *c, attn_api api, uint64_t seed)
+static int run_case(swacl_context *ctx, const attn_case *c, tu_api api, uint64_t seed)
 {
-    char what[256];
-    describe(c, what, sizeof what);
-
-    swacl_attn_config cfg;
-    memset(&cfg, 0, sizeof cfg);
-    cfg.n_heads = c->n_heads;
-    cfg.n_kv_heads = c->n_kv_heads;
-    cfg.head_dim = c->head_dim;
-    cfg.window = c->window;
-    cfg.n_sink = c->n_sink;
-    cfg.dilation = c->dilation;
-    cfg.bidirectional = c->bidirectional;
-    cfg.scale = c->scale;
-    cfg.softcap = c->softcap;
-    cfg.dtype = c->dtype;
-    cfg.kv_dtype = c->kv_dtype;
-
-    const size_t esize = c->dtype == SWACL_F16 ? 2 : 4;
-    const size_t nq = (size_t)c->n * c->n_heads * c->head_dim;
-    const size_t nkv = (size_t)c->n * c->n_kv_heads * c->head_dim;
+    const swacl_attn_config *shape = &c->cfg;
+    const size_t esize = tu_elem_size(shape->dtype);
+    const size_t nq = (size_t)c->n * shape->n_heads * shape->head_dim;
+    const size_t nkv = (size_t)c->n * shape->n_kv_heads * shape->head_dim;
     void *q = malloc(nq * esize), *k = malloc(nkv * esize), *v = malloc(nkv * esize);
     void *inputs_copy = malloc((nq + 2 * nkv) * esize);
     void *ref = malloc(nq * esize);
     void *out = tu_alloc_guarded(nq * esize);
-    float *logits = malloc((size_t)c->n_heads * sizeof *logits);
-    assert_true(q && k && v && inputs_copy && ref && logits);
+    assert_true(q && k && v && inputs_copy && ref);
 
     tu_rng rng = tu_rng_seed(seed);
-    tu_fill(&rng, q, nq, c->dtype);
-    tu_fill(&rng, k, nkv, c->dtype);
-    tu_fill(&rng, v, nkv, c->dtype);
-    /* centred near typical scores (|s| < 1) so the sink takes a visible share */
-    for (int h = 0; h < c->n_heads; h++)
-        logits[h] = (float)(3.0 * tu_rng_unit(&rng) - 1.0);
-    cfg.sink_logits = c->sink_logits ? logits : NULL;
+    tu_fill(&rng, q, nq, shape->dtype);
+    tu_fill(&rng, k, nkv, shape->dtype);
+    tu_fill(&rng, v, nkv, shape->dtype);
+    float logits[TU_MAX_HEADS];
+    const swacl_attn_config cfg = tu_config_of(shape, c->sink_logits, logits, &rng);
+    char what[320], layer[256];
+    tu_describe_config(&cfg, layer, sizeof layer);
+    snprintf(what, sizeof what, "n=%d %s", c->n, layer);
     memcpy(inputs_copy, q, nq * esize);
     memcpy((char *)inputs_copy + nq * esize, k, nkv * esize);
     memcpy((char *)inputs_copy + (nq + nkv) * esize, v, nkv * esize);
@@ -117,25 +69,25 @@ static int run_case(swacl_context *ctx, const attn_case *c, attn_api api, uint64
 
     int ok = 1;
     swacl_status st;
-    if (api == API_HOST)
+    if (api == TU_HOST)
         st = swacl_attention_host(ctx, &cfg, c->n, q, k, v, out);
     else
         st = run_cl_mem(ctx, &cfg, c->n, q, k, v, out, nq * esize, nkv * esize);
     if (st != SWACL_OK) {
-        printf("%s [%s]: %s: %s\n", what, api == API_HOST ? "host" : "cl_mem",
+        printf("%s [%s]: %s: %s\n", what, api == TU_HOST ? "host" : "cl_mem",
                swacl_status_string(st), swacl_last_error(ctx));
         ok = 0;
     } else {
-        const tu_cmp cmp = tu_compare(out, ref, nq, c->dtype, tu_tolerance(c->dtype, c->kv_dtype),
-                                      what);
+        const tu_cmp cmp = tu_compare(out, ref, nq, cfg.dtype,
+                                      tu_tolerance(cfg.dtype, cfg.kv_dtype), what);
         if (getenv("SWACL_TEST_VERBOSE")) /* margins against the tolerance, per case */
-            printf("%s [%s]: max err %.3e\n", what, api == API_HOST ? "host" : "cl_mem",
+            printf("%s [%s]: max err %.3e\n", what, api == TU_HOST ? "host" : "cl_mem",
                    cmp.max_err);
         if (cmp.n_bad > 0) {
-            const size_t row = (size_t)c->n_heads * c->head_dim;
+            const size_t row = (size_t)cfg.n_heads * cfg.head_dim;
             printf("    bad elements from token %zu head %zu to token %zu head %zu\n",
-                   cmp.first_bad / row, cmp.first_bad / c->head_dim % c->n_heads,
-                   cmp.last_bad / row, cmp.last_bad / c->head_dim % c->n_heads);
+                   cmp.first_bad / row, cmp.first_bad / cfg.head_dim % cfg.n_heads,
+                   cmp.last_bad / row, cmp.last_bad / cfg.head_dim % cfg.n_heads);
             ok = 0;
         }
         if (!tu_canary_intact(out, nq * esize, what))
@@ -153,13 +105,12 @@ static int run_case(swacl_context *ctx, const attn_case *c, attn_api api, uint64
     free(inputs_copy);
     free(ref);
     free(out);
-    free(logits);
     return ok;
 }
 
 /* Runs every row of a table and fails once at the end, so one run reports
  * every failing configuration rather than the first. */
-static void run_table(swacl_context *ctx, const attn_case *cases, size_t n_cases, attn_api api,
+static void run_table(swacl_context *ctx, const attn_case *cases, size_t n_cases, tu_api api,
                       uint64_t seed)
 {
     if (!ctx)
@@ -185,234 +136,272 @@ static void head_dims_every_multiple_of_8(void **state)
     attn_case cases[(256 - 32) / 8 + 1];
     size_t n = 0;
     for (int hd = 32; hd <= 256; hd += 8)
-        cases[n++] = (attn_case){.n = 19, .n_heads = 2, .n_kv_heads = 1, .head_dim = hd,
-                                 .window = 7};
-    run_table((swacl_context *)*state, cases, n, API_HOST, 1);
+        cases[n++] = (attn_case){.n = 19, .cfg = {.n_heads = 2, .n_kv_heads = 1, .head_dim = hd,
+                                 .window = 7}};
+    run_table((swacl_context *)*state, cases, n, TU_HOST, 1);
 }
 
 static void head_dims_longer_sequences(void **state)
 {
     static const attn_case cases[] = {
-        {.n = 97, .n_heads = 4, .n_kv_heads = 2, .head_dim = 40, .window = 33},
-        {.n = 97, .n_heads = 4, .n_kv_heads = 2, .head_dim = 72, .window = 33},
-        {.n = 257, .n_heads = 2, .n_kv_heads = 1, .head_dim = 128, .window = 64},
-        {.n = 257, .n_heads = 2, .n_kv_heads = 2, .head_dim = 136, .window = 0},
-        {.n = 257, .n_heads = 2, .n_kv_heads = 1, .head_dim = 256, .window = 100},
+        {.n = 97, .cfg = {.n_heads = 4, .n_kv_heads = 2, .head_dim = 40, .window = 33}},
+        {.n = 97, .cfg = {.n_heads = 4, .n_kv_heads = 2, .head_dim = 72, .window = 33}},
+        {.n = 257, .cfg = {.n_heads = 2, .n_kv_heads = 1, .head_dim = 128, .window = 64}},
+        {.n = 257, .cfg = {.n_heads = 2, .n_kv_heads = 2, .head_dim = 136, .window = 0}},
+        {.n = 257, .cfg = {.n_heads = 2, .n_kv_heads = 1, .head_dim = 256, .window = 100}},
     };
-    RUN_TABLE(state, cases, API_HOST, 2);
+    RUN_TABLE(state, cases, TU_HOST, 2);
 }
 
 static void gqa_ratios_and_mqa(void **state)
 {
     static const attn_case cases[] = {
-        {.n = 97, .n_heads = 8, .n_kv_heads = 8, .head_dim = 64, .window = 17},
-        {.n = 97, .n_heads = 8, .n_kv_heads = 4, .head_dim = 64, .window = 17},
-        {.n = 97, .n_heads = 8, .n_kv_heads = 2, .head_dim = 64, .window = 17},
-        {.n = 97, .n_heads = 16, .n_kv_heads = 2, .head_dim = 32, .window = 17},
-        {.n = 97, .n_heads = 8, .n_kv_heads = 1, .head_dim = 64, .window = 17},
-        {.n = 97, .n_heads = 4, .n_kv_heads = 1, .head_dim = 128, .window = 0},
-        {.n = 97, .n_heads = 6, .n_kv_heads = 2, .head_dim = 64, .window = 17}, /* ratio 3 */
-        {.n = 97, .n_heads = 12, .n_kv_heads = 4, .head_dim = 40, .window = 5},
-        {.n = 33, .n_heads = 1, .n_kv_heads = 1, .head_dim = 64, .window = 17},
+        {.n = 97, .cfg = {.n_heads = 8, .n_kv_heads = 8, .head_dim = 64, .window = 17}},
+        {.n = 97, .cfg = {.n_heads = 8, .n_kv_heads = 4, .head_dim = 64, .window = 17}},
+        {.n = 97, .cfg = {.n_heads = 8, .n_kv_heads = 2, .head_dim = 64, .window = 17}},
+        {.n = 97, .cfg = {.n_heads = 16, .n_kv_heads = 2, .head_dim = 32, .window = 17}},
+        {.n = 97, .cfg = {.n_heads = 8, .n_kv_heads = 1, .head_dim = 64, .window = 17}},
+        {.n = 97, .cfg = {.n_heads = 4, .n_kv_heads = 1, .head_dim = 128, .window = 0}},
+        /* ratio 3 */
+        {.n = 97, .cfg = {.n_heads = 6, .n_kv_heads = 2, .head_dim = 64, .window = 17}},
+        {.n = 97, .cfg = {.n_heads = 12, .n_kv_heads = 4, .head_dim = 40, .window = 5}},
+        {.n = 33, .cfg = {.n_heads = 1, .n_kv_heads = 1, .head_dim = 64, .window = 17}},
     };
-    RUN_TABLE(state, cases, API_HOST, 3);
+    RUN_TABLE(state, cases, TU_HOST, 3);
 }
 
 static void causal_windows(void **state)
 {
     static const attn_case cases[] = {
-        {.n = 257, .n_heads = 4, .n_kv_heads = 2, .head_dim = 64, .window = 1},
-        {.n = 257, .n_heads = 4, .n_kv_heads = 2, .head_dim = 64, .window = 3},
-        {.n = 257, .n_heads = 4, .n_kv_heads = 2, .head_dim = 64, .window = 17},
-        {.n = 257, .n_heads = 4, .n_kv_heads = 2, .head_dim = 64, .window = 64},
-        {.n = 257, .n_heads = 4, .n_kv_heads = 2, .head_dim = 64, .window = 256},
-        {.n = 257, .n_heads = 4, .n_kv_heads = 2, .head_dim = 64, .window = 257},
-        {.n = 257, .n_heads = 4, .n_kv_heads = 2, .head_dim = 64, .window = 300},
-        {.n = 257, .n_heads = 4, .n_kv_heads = 2, .head_dim = 64, .window = 0},
+        {.n = 257, .cfg = {.n_heads = 4, .n_kv_heads = 2, .head_dim = 64, .window = 1}},
+        {.n = 257, .cfg = {.n_heads = 4, .n_kv_heads = 2, .head_dim = 64, .window = 3}},
+        {.n = 257, .cfg = {.n_heads = 4, .n_kv_heads = 2, .head_dim = 64, .window = 17}},
+        {.n = 257, .cfg = {.n_heads = 4, .n_kv_heads = 2, .head_dim = 64, .window = 64}},
+        {.n = 257, .cfg = {.n_heads = 4, .n_kv_heads = 2, .head_dim = 64, .window = 256}},
+        {.n = 257, .cfg = {.n_heads = 4, .n_kv_heads = 2, .head_dim = 64, .window = 257}},
+        {.n = 257, .cfg = {.n_heads = 4, .n_kv_heads = 2, .head_dim = 64, .window = 300}},
+        {.n = 257, .cfg = {.n_heads = 4, .n_kv_heads = 2, .head_dim = 64, .window = 0}},
         /* the largest window the library takes: W * D < SWACL_REACH_ALL */
-        {.n = 97, .n_heads = 2, .n_kv_heads = 1, .head_dim = 64, .window = SWACL_REACH_ALL - 1},
+        {.n = 97, .cfg = {.n_heads = 2, .n_kv_heads = 1, .head_dim = 64,
+         .window = SWACL_REACH_ALL - 1}},
     };
-    RUN_TABLE(state, cases, API_HOST, 4);
+    RUN_TABLE(state, cases, TU_HOST, 4);
 }
 
 static void attention_sinks(void **state)
 {
     static const attn_case cases[] = {
-        {.n = 257, .n_heads = 4, .n_kv_heads = 2, .head_dim = 64, .window = 1, .n_sink = 1},
-        {.n = 257, .n_heads = 4, .n_kv_heads = 2, .head_dim = 64, .window = 1, .n_sink = 4},
-        {.n = 257, .n_heads = 4, .n_kv_heads = 2, .head_dim = 64, .window = 17, .n_sink = 1},
-        {.n = 257, .n_heads = 4, .n_kv_heads = 2, .head_dim = 64, .window = 17, .n_sink = 4},
-        {.n = 257, .n_heads = 4, .n_kv_heads = 2, .head_dim = 64, .window = 100, .n_sink = 40},
-        {.n = 257, .n_heads = 4, .n_kv_heads = 2, .head_dim = 64, .window = 0, .n_sink = 4},
-        {.n = 97, .n_heads = 2, .n_kv_heads = 1, .head_dim = 32, .window = 8, .n_sink = 150},
+        {.n = 257, .cfg = {.n_heads = 4, .n_kv_heads = 2, .head_dim = 64, .window = 1,
+         .n_sink = 1}},
+        {.n = 257, .cfg = {.n_heads = 4, .n_kv_heads = 2, .head_dim = 64, .window = 1,
+         .n_sink = 4}},
+        {.n = 257, .cfg = {.n_heads = 4, .n_kv_heads = 2, .head_dim = 64, .window = 17,
+         .n_sink = 1}},
+        {.n = 257, .cfg = {.n_heads = 4, .n_kv_heads = 2, .head_dim = 64, .window = 17,
+         .n_sink = 4}},
+        {.n = 257, .cfg = {.n_heads = 4, .n_kv_heads = 2, .head_dim = 64, .window = 100,
+         .n_sink = 40}},
+        {.n = 257, .cfg = {.n_heads = 4, .n_kv_heads = 2, .head_dim = 64, .window = 0,
+         .n_sink = 4}},
+        {.n = 97, .cfg = {.n_heads = 2, .n_kv_heads = 1, .head_dim = 32, .window = 8,
+         .n_sink = 150}},
     };
-    RUN_TABLE(state, cases, API_HOST, 5);
+    RUN_TABLE(state, cases, TU_HOST, 5);
 }
 
 static void dilated_windows(void **state)
 {
     static const attn_case cases[] = {
-        {.n = 257, .n_heads = 4, .n_kv_heads = 2, .head_dim = 64, .window = 17, .dilation = 2},
-        {.n = 257, .n_heads = 4, .n_kv_heads = 2, .head_dim = 64, .window = 17, .dilation = 3},
-        {.n = 257, .n_heads = 4, .n_kv_heads = 2, .head_dim = 64, .window = 17, .dilation = 3,
-         .n_sink = 4},
-        {.n = 257, .n_heads = 4, .n_kv_heads = 2, .head_dim = 64, .window = 1, .dilation = 3},
-        {.n = 257, .n_heads = 4, .n_kv_heads = 2, .head_dim = 64, .window = 100, .dilation = 3},
-        {.n = 257, .n_heads = 4, .n_kv_heads = 2, .head_dim = 64, .window = 0, .dilation = 3},
-        {.n = 257, .n_heads = 4, .n_kv_heads = 2, .head_dim = 64, .window = 17, .dilation = 1},
-        {.n = 97, .n_heads = 2, .n_kv_heads = 1, .head_dim = 64,
-         .window = (SWACL_REACH_ALL - 1) / 4, .dilation = 4}, /* the largest W * D */
+        {.n = 257, .cfg = {.n_heads = 4, .n_kv_heads = 2, .head_dim = 64, .window = 17,
+         .dilation = 2}},
+        {.n = 257, .cfg = {.n_heads = 4, .n_kv_heads = 2, .head_dim = 64, .window = 17,
+         .dilation = 3}},
+        {.n = 257, .cfg = {.n_heads = 4, .n_kv_heads = 2, .head_dim = 64, .window = 17,
+         .dilation = 3, .n_sink = 4}},
+        {.n = 257, .cfg = {.n_heads = 4, .n_kv_heads = 2, .head_dim = 64, .window = 1,
+         .dilation = 3}},
+        {.n = 257, .cfg = {.n_heads = 4, .n_kv_heads = 2, .head_dim = 64, .window = 100,
+         .dilation = 3}},
+        {.n = 257, .cfg = {.n_heads = 4, .n_kv_heads = 2, .head_dim = 64, .window = 0,
+         .dilation = 3}},
+        {.n = 257, .cfg = {.n_heads = 4, .n_kv_heads = 2, .head_dim = 64, .window = 17,
+         .dilation = 1}},
+        {.n = 97, .cfg = {.n_heads = 2, .n_kv_heads = 1, .head_dim = 64,
+         .window = (SWACL_REACH_ALL - 1) / 4, .dilation = 4}}, /* the largest W * D */
     };
-    RUN_TABLE(state, cases, API_HOST, 6);
+    RUN_TABLE(state, cases, TU_HOST, 6);
 }
 
 static void bidirectional_windows(void **state)
 {
     static const attn_case cases[] = {
-        {.n = 257, .n_heads = 4, .n_kv_heads = 2, .head_dim = 64, .window = 1, .bidirectional = 1},
-        {.n = 257, .n_heads = 4, .n_kv_heads = 2, .head_dim = 64, .window = 17, .bidirectional = 1},
-        {.n = 257, .n_heads = 4, .n_kv_heads = 2, .head_dim = 64, .window = 17, .bidirectional = 1,
-         .n_sink = 4},
-        {.n = 257, .n_heads = 4, .n_kv_heads = 2, .head_dim = 64, .window = 17, .bidirectional = 1,
-         .dilation = 3}, /* dilation is ignored when bidirectional */
-        {.n = 257, .n_heads = 4, .n_kv_heads = 2, .head_dim = 64, .window = 0, .bidirectional = 1},
-        {.n = 257, .n_heads = 4, .n_kv_heads = 2, .head_dim = 64, .window = 300, .bidirectional = 1},
-        {.n = 97, .n_heads = 2, .n_kv_heads = 1, .head_dim = 128, .window = 64, .bidirectional = 1,
-         .softcap = 20.0f, .sink_logits = 1},
-        {.n = 97, .n_heads = 2, .n_kv_heads = 1, .head_dim = 64, .window = SWACL_REACH_ALL - 1,
-         .bidirectional = 1},
+        {.n = 257, .cfg = {.n_heads = 4, .n_kv_heads = 2, .head_dim = 64, .window = 1,
+         .bidirectional = 1}},
+        {.n = 257, .cfg = {.n_heads = 4, .n_kv_heads = 2, .head_dim = 64, .window = 17,
+         .bidirectional = 1}},
+        {.n = 257, .cfg = {.n_heads = 4, .n_kv_heads = 2, .head_dim = 64, .window = 17,
+         .bidirectional = 1, .n_sink = 4}},
+        {.n = 257, .cfg = {.n_heads = 4, .n_kv_heads = 2, .head_dim = 64, .window = 17,
+         .bidirectional = 1, .dilation = 3}}, /* dilation is ignored when bidirectional */
+        {.n = 257, .cfg = {.n_heads = 4, .n_kv_heads = 2, .head_dim = 64, .window = 0,
+         .bidirectional = 1}},
+        {.n = 257, .cfg = {.n_heads = 4, .n_kv_heads = 2, .head_dim = 64, .window = 300,
+         .bidirectional = 1}},
+        {.n = 97, .cfg = {.n_heads = 2, .n_kv_heads = 1, .head_dim = 128, .window = 64,
+         .bidirectional = 1, .softcap = 20.0f}, .sink_logits = 1},
+        {.n = 97, .cfg = {.n_heads = 2, .n_kv_heads = 1, .head_dim = 64,
+         .window = SWACL_REACH_ALL - 1, .bidirectional = 1}},
     };
-    RUN_TABLE(state, cases, API_HOST, 7);
+    RUN_TABLE(state, cases, TU_HOST, 7);
 }
 
 static void scale_softcap_and_sink_logits(void **state)
 {
     static const attn_case cases[] = {
-        {.n = 257, .n_heads = 4, .n_kv_heads = 2, .head_dim = 64, .window = 17, .scale = 0.5f},
-        {.n = 257, .n_heads = 4, .n_kv_heads = 2, .head_dim = 64, .window = 17, .scale = 2.0f},
-        {.n = 257, .n_heads = 4, .n_kv_heads = 2, .head_dim = 64, .window = 17, .softcap = 50.0f},
-        {.n = 257, .n_heads = 4, .n_kv_heads = 2, .head_dim = 64, .window = 17, .softcap = 1.0f,
-         .scale = 2.0f},
-        {.n = 257, .n_heads = 4, .n_kv_heads = 2, .head_dim = 64, .window = 17, .sink_logits = 1},
-        {.n = 257, .n_heads = 4, .n_kv_heads = 2, .head_dim = 64, .window = 1, .sink_logits = 1},
-        {.n = 257, .n_heads = 4, .n_kv_heads = 2, .head_dim = 64, .window = 0, .sink_logits = 1},
-        {.n = 257, .n_heads = 8, .n_kv_heads = 1, .head_dim = 64, .window = 64, .n_sink = 4,
-         .softcap = 30.0f, .sink_logits = 1, .scale = 0.25f},
+        {.n = 257, .cfg = {.n_heads = 4, .n_kv_heads = 2, .head_dim = 64, .window = 17,
+         .scale = 0.5f}},
+        {.n = 257, .cfg = {.n_heads = 4, .n_kv_heads = 2, .head_dim = 64, .window = 17,
+         .scale = 2.0f}},
+        {.n = 257, .cfg = {.n_heads = 4, .n_kv_heads = 2, .head_dim = 64, .window = 17,
+         .softcap = 50.0f}},
+        {.n = 257, .cfg = {.n_heads = 4, .n_kv_heads = 2, .head_dim = 64, .window = 17,
+         .softcap = 1.0f, .scale = 2.0f}},
+        {.n = 257, .cfg = {.n_heads = 4, .n_kv_heads = 2, .head_dim = 64, .window = 17},
+         .sink_logits = 1},
+        {.n = 257, .cfg = {.n_heads = 4, .n_kv_heads = 2, .head_dim = 64, .window = 1},
+         .sink_logits = 1},
+        {.n = 257, .cfg = {.n_heads = 4, .n_kv_heads = 2, .head_dim = 64, .window = 0},
+         .sink_logits = 1},
+        {.n = 257, .cfg = {.n_heads = 8, .n_kv_heads = 1, .head_dim = 64, .window = 64,
+         .n_sink = 4, .softcap = 30.0f, .scale = 0.25f}, .sink_logits = 1},
     };
-    RUN_TABLE(state, cases, API_HOST, 8);
+    RUN_TABLE(state, cases, TU_HOST, 8);
 }
 
 static void fp16_io_and_kv_dtype(void **state)
 {
     static const attn_case cases[] = {
-        {.n = 97, .n_heads = 4, .n_kv_heads = 2, .head_dim = 64, .window = 17, .dtype = SWACL_F16},
-        {.n = 257, .n_heads = 4, .n_kv_heads = 1, .head_dim = 128, .window = 0, .dtype = SWACL_F16},
-        {.n = 257, .n_heads = 4, .n_kv_heads = 2, .head_dim = 64, .window = 1, .n_sink = 4,
-         .dtype = SWACL_F16},
-        {.n = 257, .n_heads = 4, .n_kv_heads = 2, .head_dim = 64, .window = 17, .dilation = 3,
-         .dtype = SWACL_F16},
-        {.n = 257, .n_heads = 4, .n_kv_heads = 2, .head_dim = 64, .window = 17, .bidirectional = 1,
-         .dtype = SWACL_F16},
-        {.n = 257, .n_heads = 4, .n_kv_heads = 2, .head_dim = 64, .window = 17, .softcap = 30.0f,
-         .sink_logits = 1, .dtype = SWACL_F16},
-        {.n = 97, .n_heads = 8, .n_kv_heads = 2, .head_dim = 256, .window = 33, .dtype = SWACL_F16},
-        {.n = 7, .n_heads = 2, .n_kv_heads = 2, .head_dim = 40, .window = 3, .dtype = SWACL_F16},
-        {.n = 97, .n_heads = 4, .n_kv_heads = 2, .head_dim = 64, .window = 17, .dtype = SWACL_F16,
-         .kv_dtype = SWACL_F16},
-        {.n = 97, .n_heads = 4, .n_kv_heads = 2, .head_dim = 64, .window = 17,
-         .kv_dtype = SWACL_F16},
+        {.n = 97, .cfg = {.n_heads = 4, .n_kv_heads = 2, .head_dim = 64, .window = 17,
+         .dtype = SWACL_F16}},
+        {.n = 257, .cfg = {.n_heads = 4, .n_kv_heads = 1, .head_dim = 128, .window = 0,
+         .dtype = SWACL_F16}},
+        {.n = 257, .cfg = {.n_heads = 4, .n_kv_heads = 2, .head_dim = 64, .window = 1, .n_sink = 4,
+         .dtype = SWACL_F16}},
+        {.n = 257, .cfg = {.n_heads = 4, .n_kv_heads = 2, .head_dim = 64, .window = 17,
+         .dilation = 3, .dtype = SWACL_F16}},
+        {.n = 257, .cfg = {.n_heads = 4, .n_kv_heads = 2, .head_dim = 64, .window = 17,
+         .bidirectional = 1, .dtype = SWACL_F16}},
+        {.n = 257, .cfg = {.n_heads = 4, .n_kv_heads = 2, .head_dim = 64, .window = 17,
+         .softcap = 30.0f, .dtype = SWACL_F16}, .sink_logits = 1},
+        {.n = 97, .cfg = {.n_heads = 8, .n_kv_heads = 2, .head_dim = 256, .window = 33,
+         .dtype = SWACL_F16}},
+        {.n = 7, .cfg = {.n_heads = 2, .n_kv_heads = 2, .head_dim = 40, .window = 3,
+         .dtype = SWACL_F16}},
+        {.n = 97, .cfg = {.n_heads = 4, .n_kv_heads = 2, .head_dim = 64, .window = 17,
+         .dtype = SWACL_F16, .kv_dtype = SWACL_F16}},
+        {.n = 97, .cfg = {.n_heads = 4, .n_kv_heads = 2, .head_dim = 64, .window = 17,
+         .kv_dtype = SWACL_F16}},
     };
-    RUN_TABLE(state, cases, API_HOST, 9);
+    RUN_TABLE(state, cases, TU_HOST, 9);
 }
 
 /* lengths that are no multiple of any tile size, up to the few large cases */
 static void sequence_lengths(void **state)
 {
     static const attn_case cases[] = {
-        {.n = 1, .n_heads = 2, .n_kv_heads = 1, .head_dim = 64, .window = 17},
-        {.n = 2, .n_heads = 2, .n_kv_heads = 1, .head_dim = 64, .window = 17},
-        {.n = 7, .n_heads = 2, .n_kv_heads = 1, .head_dim = 64, .window = 17},
-        {.n = 31, .n_heads = 2, .n_kv_heads = 1, .head_dim = 64, .window = 17},
-        {.n = 33, .n_heads = 2, .n_kv_heads = 1, .head_dim = 64, .window = 17},
-        {.n = 97, .n_heads = 2, .n_kv_heads = 1, .head_dim = 64, .window = 17},
-        {.n = 257, .n_heads = 2, .n_kv_heads = 1, .head_dim = 64, .window = 17},
-        {.n = 1025, .n_heads = 2, .n_kv_heads = 1, .head_dim = 64, .window = 17},
-        {.n = 1025, .n_heads = 2, .n_kv_heads = 1, .head_dim = 64, .window = 0},
-        {.n = 1025, .n_heads = 4, .n_kv_heads = 2, .head_dim = 128, .window = 256, .n_sink = 4,
-         .dtype = SWACL_F16},
-        {.n = 1025, .n_heads = 2, .n_kv_heads = 2, .head_dim = 32, .window = 200,
-         .bidirectional = 1},
-        {.n = 2049, .n_heads = 4, .n_kv_heads = 1, .head_dim = 64, .window = 128, .n_sink = 1,
-         .sink_logits = 1},
-        {.n = 1537, .n_heads = 2, .n_kv_heads = 1, .head_dim = 64, .window = 300, .dilation = 2},
+        {.n = 1, .cfg = {.n_heads = 2, .n_kv_heads = 1, .head_dim = 64, .window = 17}},
+        {.n = 2, .cfg = {.n_heads = 2, .n_kv_heads = 1, .head_dim = 64, .window = 17}},
+        {.n = 7, .cfg = {.n_heads = 2, .n_kv_heads = 1, .head_dim = 64, .window = 17}},
+        {.n = 31, .cfg = {.n_heads = 2, .n_kv_heads = 1, .head_dim = 64, .window = 17}},
+        {.n = 33, .cfg = {.n_heads = 2, .n_kv_heads = 1, .head_dim = 64, .window = 17}},
+        {.n = 97, .cfg = {.n_heads = 2, .n_kv_heads = 1, .head_dim = 64, .window = 17}},
+        {.n = 257, .cfg = {.n_heads = 2, .n_kv_heads = 1, .head_dim = 64, .window = 17}},
+        {.n = 1025, .cfg = {.n_heads = 2, .n_kv_heads = 1, .head_dim = 64, .window = 17}},
+        {.n = 1025, .cfg = {.n_heads = 2, .n_kv_heads = 1, .head_dim = 64, .window = 0}},
+        {.n = 1025, .cfg = {.n_heads = 4, .n_kv_heads = 2, .head_dim = 128, .window = 256,
+         .n_sink = 4, .dtype = SWACL_F16}},
+        {.n = 1025, .cfg = {.n_heads = 2, .n_kv_heads = 2, .head_dim = 32, .window = 200,
+         .bidirectional = 1}},
+        {.n = 2049, .cfg = {.n_heads = 4, .n_kv_heads = 1, .head_dim = 64, .window = 128,
+         .n_sink = 1}, .sink_logits = 1},
+        {.n = 1537, .cfg = {.n_heads = 2, .n_kv_heads = 1, .head_dim = 64, .window = 300,
+         .dilation = 2}},
     };
-    RUN_TABLE(state, cases, API_HOST, 10);
+    RUN_TABLE(state, cases, TU_HOST, 10);
 }
 
 static void corner_cases(void **state)
 {
     static const attn_case cases[] = {
         /* every token a sink: full causal despite W = 1 */
-        {.n = 5, .n_heads = 2, .n_kv_heads = 1, .head_dim = 32, .window = 1, .n_sink = 9},
-        {.n = 5, .n_heads = 2, .n_kv_heads = 1, .head_dim = 32, .window = 1, .n_sink = 9,
-         .bidirectional = 1},
-        {.n = 1, .n_heads = 4, .n_kv_heads = 1, .head_dim = 256, .window = 1, .n_sink = 1,
-         .softcap = 5.0f, .sink_logits = 1, .dtype = SWACL_F16},
-        {.n = 1, .n_heads = 1, .n_kv_heads = 1, .head_dim = 32, .window = 0, .bidirectional = 1},
-        {.n = 40, .n_heads = 2, .n_kv_heads = 2, .head_dim = 32, .window = 1, .dilation = 3,
-         .n_sink = 2},
-        {.n = 40, .n_heads = 2, .n_kv_heads = 1, .head_dim = 32, .window = 1, .bidirectional = 1,
-         .sink_logits = 1},
+        {.n = 5, .cfg = {.n_heads = 2, .n_kv_heads = 1, .head_dim = 32, .window = 1, .n_sink = 9}},
+        {.n = 5, .cfg = {.n_heads = 2, .n_kv_heads = 1, .head_dim = 32, .window = 1, .n_sink = 9,
+         .bidirectional = 1}},
+        {.n = 1, .cfg = {.n_heads = 4, .n_kv_heads = 1, .head_dim = 256, .window = 1, .n_sink = 1,
+         .softcap = 5.0f, .dtype = SWACL_F16}, .sink_logits = 1},
+        {.n = 1, .cfg = {.n_heads = 1, .n_kv_heads = 1, .head_dim = 32, .window = 0,
+         .bidirectional = 1}},
+        {.n = 40, .cfg = {.n_heads = 2, .n_kv_heads = 2, .head_dim = 32, .window = 1,
+         .dilation = 3, .n_sink = 2}},
+        {.n = 40, .cfg = {.n_heads = 2, .n_kv_heads = 1, .head_dim = 32, .window = 1,
+         .bidirectional = 1}, .sink_logits = 1},
         /* a dominant sink logit: outputs far below 1, where relative error shows */
-        {.n = 40, .n_heads = 2, .n_kv_heads = 1, .head_dim = 32, .window = 4, .sink_logits = 1,
-         .scale = 0.05f},
+        {.n = 40, .cfg = {.n_heads = 2, .n_kv_heads = 1, .head_dim = 32, .window = 4,
+         .scale = 0.05f}, .sink_logits = 1},
     };
-    RUN_TABLE(state, cases, API_HOST, 11);
+    RUN_TABLE(state, cases, TU_HOST, 11);
 }
 
 /* the cl_mem entry point, on a spread of the cases above */
 static void device_buffers(void **state)
 {
     static const attn_case cases[] = {
-        {.n = 19, .n_heads = 2, .n_kv_heads = 1, .head_dim = 40, .window = 7},
-        {.n = 97, .n_heads = 8, .n_kv_heads = 2, .head_dim = 64, .window = 17, .n_sink = 4},
-        {.n = 257, .n_heads = 4, .n_kv_heads = 2, .head_dim = 64, .window = 17, .dilation = 3},
-        {.n = 257, .n_heads = 4, .n_kv_heads = 2, .head_dim = 64, .window = 17, .bidirectional = 1},
-        {.n = 257, .n_heads = 4, .n_kv_heads = 2, .head_dim = 64, .window = 17, .softcap = 30.0f,
-         .sink_logits = 1, .dtype = SWACL_F16},
-        {.n = 1025, .n_heads = 2, .n_kv_heads = 1, .head_dim = 64, .window = 0},
-        {.n = 1, .n_heads = 2, .n_kv_heads = 2, .head_dim = 256, .window = 1},
+        {.n = 19, .cfg = {.n_heads = 2, .n_kv_heads = 1, .head_dim = 40, .window = 7}},
+        {.n = 97, .cfg = {.n_heads = 8, .n_kv_heads = 2, .head_dim = 64, .window = 17,
+         .n_sink = 4}},
+        {.n = 257, .cfg = {.n_heads = 4, .n_kv_heads = 2, .head_dim = 64, .window = 17,
+         .dilation = 3}},
+        {.n = 257, .cfg = {.n_heads = 4, .n_kv_heads = 2, .head_dim = 64, .window = 17,
+         .bidirectional = 1}},
+        {.n = 257, .cfg = {.n_heads = 4, .n_kv_heads = 2, .head_dim = 64, .window = 17,
+         .softcap = 30.0f, .dtype = SWACL_F16}, .sink_logits = 1},
+        {.n = 1025, .cfg = {.n_heads = 2, .n_kv_heads = 1, .head_dim = 64, .window = 0}},
+        {.n = 1, .cfg = {.n_heads = 2, .n_kv_heads = 2, .head_dim = 256, .window = 1}},
     };
-    RUN_TABLE(state, cases, API_CL_MEM, 12);
+    RUN_TABLE(state, cases, TU_CL_MEM, 12);
 }
 
 /* The GPU parameter set (interleaved tile staging, small blocks) forced on whatever
  * device runs the suite, so the GPU code path is checked on CPUs too. */
 static const attn_case gpu_path_cases[] = {
-    {.n = 19, .n_heads = 2, .n_kv_heads = 1, .head_dim = 32, .window = 7},
-    {.n = 19, .n_heads = 2, .n_kv_heads = 1, .head_dim = 72, .window = 7},
-    {.n = 97, .n_heads = 2, .n_kv_heads = 1, .head_dim = 256, .window = 33},
-    {.n = 97, .n_heads = 8, .n_kv_heads = 8, .head_dim = 64, .window = 17},
-    {.n = 97, .n_heads = 8, .n_kv_heads = 2, .head_dim = 64, .window = 17},
-    {.n = 97, .n_heads = 8, .n_kv_heads = 1, .head_dim = 64, .window = 17},
-    {.n = 257, .n_heads = 4, .n_kv_heads = 2, .head_dim = 64, .window = 1},
-    {.n = 257, .n_heads = 4, .n_kv_heads = 2, .head_dim = 64, .window = 0},
-    {.n = 257, .n_heads = 4, .n_kv_heads = 2, .head_dim = 64, .window = 300},
-    {.n = 257, .n_heads = 4, .n_kv_heads = 2, .head_dim = 64, .window = 17, .n_sink = 4},
-    {.n = 257, .n_heads = 4, .n_kv_heads = 2, .head_dim = 64, .window = 17, .dilation = 3},
-    {.n = 257, .n_heads = 4, .n_kv_heads = 2, .head_dim = 64, .window = 17, .bidirectional = 1},
-    {.n = 257, .n_heads = 4, .n_kv_heads = 2, .head_dim = 128, .window = 17, .softcap = 30.0f,
-     .sink_logits = 1},
-    {.n = 257, .n_heads = 4, .n_kv_heads = 2, .head_dim = 64, .window = 17, .dtype = SWACL_F16},
-    {.n = 1, .n_heads = 2, .n_kv_heads = 1, .head_dim = 64, .window = 17},
-    {.n = 7, .n_heads = 2, .n_kv_heads = 1, .head_dim = 64, .window = 3},
-    {.n = 5, .n_heads = 2, .n_kv_heads = 1, .head_dim = 32, .window = 1, .n_sink = 9},
-    {.n = 1025, .n_heads = 2, .n_kv_heads = 1, .head_dim = 64, .window = 100, .n_sink = 1},
+    {.n = 19, .cfg = {.n_heads = 2, .n_kv_heads = 1, .head_dim = 32, .window = 7}},
+    {.n = 19, .cfg = {.n_heads = 2, .n_kv_heads = 1, .head_dim = 72, .window = 7}},
+    {.n = 97, .cfg = {.n_heads = 2, .n_kv_heads = 1, .head_dim = 256, .window = 33}},
+    {.n = 97, .cfg = {.n_heads = 8, .n_kv_heads = 8, .head_dim = 64, .window = 17}},
+    {.n = 97, .cfg = {.n_heads = 8, .n_kv_heads = 2, .head_dim = 64, .window = 17}},
+    {.n = 97, .cfg = {.n_heads = 8, .n_kv_heads = 1, .head_dim = 64, .window = 17}},
+    {.n = 257, .cfg = {.n_heads = 4, .n_kv_heads = 2, .head_dim = 64, .window = 1}},
+    {.n = 257, .cfg = {.n_heads = 4, .n_kv_heads = 2, .head_dim = 64, .window = 0}},
+    {.n = 257, .cfg = {.n_heads = 4, .n_kv_heads = 2, .head_dim = 64, .window = 300}},
+    {.n = 257, .cfg = {.n_heads = 4, .n_kv_heads = 2, .head_dim = 64, .window = 17, .n_sink = 4}},
+    {.n = 257, .cfg = {.n_heads = 4, .n_kv_heads = 2, .head_dim = 64, .window = 17,
+     .dilation = 3}},
+    {.n = 257, .cfg = {.n_heads = 4, .n_kv_heads = 2, .head_dim = 64, .window = 17,
+     .bidirectional = 1}},
+    {.n = 257, .cfg = {.n_heads = 4, .n_kv_heads = 2, .head_dim = 128, .window = 17,
+     .softcap = 30.0f}, .sink_logits = 1},
+    {.n = 257, .cfg = {.n_heads = 4, .n_kv_heads = 2, .head_dim = 64, .window = 17,
+     .dtype = SWACL_F16}},
+    {.n = 1, .cfg = {.n_heads = 2, .n_kv_heads = 1, .head_dim = 64, .window = 17}},
+    {.n = 7, .cfg = {.n_heads = 2, .n_kv_heads = 1, .head_dim = 64, .window = 3}},
+    {.n = 5, .cfg = {.n_heads = 2, .n_kv_heads = 1, .head_dim = 32, .window = 1, .n_sink = 9}},
+    {.n = 1025, .cfg = {.n_heads = 2, .n_kv_heads = 1, .head_dim = 64, .window = 100,
+     .n_sink = 1}},
 };
 
 static void gpu_params_host(void **state)
 {
-    RUN_TABLE(state, gpu_path_cases, API_HOST, 13);
+    RUN_TABLE(state, gpu_path_cases, TU_HOST, 13);
 }
 
 static void gpu_params_device_buffers(void **state)
@@ -423,7 +412,7 @@ static void gpu_params_device_buffers(void **state)
     attn_case cases[sizeof rows / sizeof rows[0]];
     for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++)
         cases[i] = gpu_path_cases[rows[i]];
-    run_table(ctx, cases, sizeof cases / sizeof cases[0], API_CL_MEM, 14);
+    run_table(ctx, cases, sizeof cases / sizeof cases[0], TU_CL_MEM, 14);
 }
 
 int main(void)

@@ -9,7 +9,6 @@
 #include "relutil.h"
 #include "testutil.h"
 
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,12 +23,8 @@ typedef enum run_kind { ONESHOT, CACHE, ROPE } run_kind;
 typedef struct ocl_case {
     const char *name;
     run_kind kind;
-    int n_heads, n_kv_heads, head_dim;
-    int window, n_sink, dilation, bidirectional;
-    float softcap;
-    int sink_logits;
-    swacl_dtype dtype, kv_dtype;
-    swacl_rope_policy rope;
+    swacl_attn_config cfg; /* ROPE: n_heads, head_dim and dtype */
+    int sink_logits;       /* 1 = a random learned sink logit per query head */
     int n;         /* tokens (ONESHOT, ROPE), or prefill tokens of sequence 0 (CACHE) */
     int max_chunk; /* CACHE: tokens per prefill launch */
     int n_decode;  /* CACHE: batched decode steps of both sequences */
@@ -39,26 +34,55 @@ typedef struct ocl_case {
  * shorter than the prefill, prefills longer than the ring and decodes past
  * its end make appends wrap and attends read ring and fresh keys together. */
 static const ocl_case cases[] = {
-    {"causal window", ONESHOT, 2, 1, 32, 3, 0, 0, 0, 0, 0, SWACL_F32, SWACL_F32, 0, 7, 0, 0},
-    {"full causal", ONESHOT, 2, 1, 32, 0, 0, 0, 0, 0, 0, SWACL_F32, SWACL_F32, 0, 6, 0, 0},
-    {"window + sinks", ONESHOT, 2, 1, 32, 2, 2, 0, 0, 0, 0, SWACL_F32, SWACL_F32, 0, 7, 0, 0},
-    {"softcap", ONESHOT, 2, 1, 32, 4, 0, 0, 0, 0.5f, 0, SWACL_F32, SWACL_F32, 0, 6, 0, 0},
-    {"sink logits", ONESHOT, 2, 1, 32, 3, 0, 0, 0, 0, 1, SWACL_F32, SWACL_F32, 0, 6, 0, 0},
-    {"dilation", ONESHOT, 2, 1, 32, 2, 0, 3, 0, 0, 0, SWACL_F32, SWACL_F32, 0, 8, 0, 0},
-    {"bidirectional", ONESHOT, 2, 1, 32, 2, 1, 0, 1, 0, 0, SWACL_F32, SWACL_F32, 0, 6, 0, 0},
-    {"fp16 io", ONESHOT, 2, 1, 32, 3, 0, 0, 0, 0, 0, SWACL_F16, SWACL_F16, 0, 6, 0, 0},
-    {"gqa 4/2 hd 40", ONESHOT, 4, 2, 40, 3, 1, 0, 0, 0, 0, SWACL_F32, SWACL_F32, 0, 5, 0, 0},
-    {"ring f32", CACHE, 2, 1, 32, 4, 1, 0, 0, 0, 0, SWACL_F32, SWACL_F32, 0, 9, 4, 3},
-    {"ring fp16 kv", CACHE, 2, 1, 32, 4, 1, 0, 0, 0, 0, SWACL_F32, SWACL_F16, 0, 9, 4, 3},
-    {"ring fp16 io", CACHE, 2, 1, 32, 3, 0, 0, 0, 0, 0, SWACL_F16, SWACL_F16, 0, 7, 3, 3},
-    {"ring softcap + sink logits", CACHE, 2, 1, 32, 4, 0, 0, 0, 0.5f, 1, SWACL_F32, SWACL_F32,
-     0, 6, 4, 3},
-    {"ring dilation", CACHE, 2, 1, 32, 2, 0, 2, 0, 0, 0, SWACL_F32, SWACL_F32, 0, 7, 3, 3},
-    {"ring rope in cache", CACHE, 2, 1, 32, 4, 1, 0, 0, 0, 0, SWACL_F32, SWACL_F32,
-     SWACL_ROPE_IN_CACHE, 8, 3, 3},
-    {"full layer", CACHE, 2, 1, 32, 0, 0, 0, 0, 0, 0, SWACL_F32, SWACL_F16, 0, 6, 4, 3},
-    {"rope f32", ROPE, 2, 0, 32, 0, 0, 0, 0, 0, 0, SWACL_F32, SWACL_F32, 0, 3, 0, 0},
-    {"rope f16", ROPE, 2, 0, 32, 0, 0, 0, 0, 0, 0, SWACL_F16, SWACL_F16, 0, 3, 0, 0},
+    {.name = "causal window", .kind = ONESHOT,
+     .cfg = {.n_heads = 2, .n_kv_heads = 1, .head_dim = 32, .window = 3}, .n = 7},
+    {.name = "full causal", .kind = ONESHOT,
+     .cfg = {.n_heads = 2, .n_kv_heads = 1, .head_dim = 32}, .n = 6},
+    {.name = "window + sinks", .kind = ONESHOT,
+     .cfg = {.n_heads = 2, .n_kv_heads = 1, .head_dim = 32, .window = 2, .n_sink = 2}, .n = 7},
+    {.name = "softcap", .kind = ONESHOT,
+     .cfg = {.n_heads = 2, .n_kv_heads = 1, .head_dim = 32, .window = 4, .softcap = 0.5f}, .n = 6},
+    {.name = "sink logits", .kind = ONESHOT,
+     .cfg = {.n_heads = 2, .n_kv_heads = 1, .head_dim = 32, .window = 3}, .sink_logits = 1, .n = 6},
+    {.name = "dilation", .kind = ONESHOT,
+     .cfg = {.n_heads = 2, .n_kv_heads = 1, .head_dim = 32, .window = 2, .dilation = 3}, .n = 8},
+    {.name = "bidirectional", .kind = ONESHOT,
+     .cfg = {.n_heads = 2, .n_kv_heads = 1, .head_dim = 32,
+             .window = 2, .n_sink = 1, .bidirectional = 1},
+     .n = 6},
+    {.name = "fp16 io", .kind = ONESHOT,
+     .cfg = {.n_heads = 2, .n_kv_heads = 1, .head_dim = 32,
+             .window = 3, .dtype = SWACL_F16, .kv_dtype = SWACL_F16},
+     .n = 6},
+    {.name = "gqa 4/2 hd 40", .kind = ONESHOT,
+     .cfg = {.n_heads = 4, .n_kv_heads = 2, .head_dim = 40, .window = 3, .n_sink = 1}, .n = 5},
+    {.name = "ring f32", .kind = CACHE,
+     .cfg = {.n_heads = 2, .n_kv_heads = 1, .head_dim = 32, .window = 4, .n_sink = 1}, .n = 9,
+     .max_chunk = 4, .n_decode = 3},
+    {.name = "ring fp16 kv", .kind = CACHE,
+     .cfg = {.n_heads = 2, .n_kv_heads = 1, .head_dim = 32,
+             .window = 4, .n_sink = 1, .kv_dtype = SWACL_F16},
+     .n = 9, .max_chunk = 4, .n_decode = 3},
+    {.name = "ring fp16 io", .kind = CACHE,
+     .cfg = {.n_heads = 2, .n_kv_heads = 1, .head_dim = 32,
+             .window = 3, .dtype = SWACL_F16, .kv_dtype = SWACL_F16},
+     .n = 7, .max_chunk = 3, .n_decode = 3},
+    {.name = "ring softcap + sink logits", .kind = CACHE,
+     .cfg = {.n_heads = 2, .n_kv_heads = 1, .head_dim = 32, .window = 4, .softcap = 0.5f},
+     .sink_logits = 1, .n = 6, .max_chunk = 4, .n_decode = 3},
+    {.name = "ring dilation", .kind = CACHE,
+     .cfg = {.n_heads = 2, .n_kv_heads = 1, .head_dim = 32, .window = 2, .dilation = 2}, .n = 7,
+     .max_chunk = 3, .n_decode = 3},
+    {.name = "ring rope in cache", .kind = CACHE,
+     .cfg = {.n_heads = 2, .n_kv_heads = 1, .head_dim = 32,
+             .window = 4, .n_sink = 1, .rope = SWACL_ROPE_IN_CACHE},
+     .n = 8, .max_chunk = 3, .n_decode = 3},
+    {.name = "full layer", .kind = CACHE,
+     .cfg = {.n_heads = 2, .n_kv_heads = 1, .head_dim = 32, .kv_dtype = SWACL_F16}, .n = 6,
+     .max_chunk = 4, .n_decode = 3},
+    {.name = "rope f32", .kind = ROPE, .cfg = {.n_heads = 2, .head_dim = 32}, .n = 3},
+    {.name = "rope f16", .kind = ROPE,
+     .cfg = {.n_heads = 2, .head_dim = 32, .dtype = SWACL_F16, .kv_dtype = SWACL_F16}, .n = 3},
 };
 
 /* Kernel parameter sets: the device's own (decode by the general kernel), the
@@ -96,25 +120,6 @@ static int launches_since_last(swacl_context *ctx)
     return p.n_kernels;
 }
 
-static swacl_attn_config config_of(const ocl_case *c, const float *logits)
-{
-    swacl_attn_config cfg;
-    memset(&cfg, 0, sizeof cfg);
-    cfg.n_heads = c->n_heads;
-    cfg.n_kv_heads = c->n_kv_heads;
-    cfg.head_dim = c->head_dim;
-    cfg.window = c->window;
-    cfg.n_sink = c->n_sink;
-    cfg.dilation = c->dilation;
-    cfg.bidirectional = c->bidirectional;
-    cfg.softcap = c->softcap;
-    cfg.sink_logits = c->sink_logits ? logits : NULL;
-    cfg.dtype = c->dtype;
-    cfg.kv_dtype = c->kv_dtype;
-    cfg.rope = c->rope;
-    return cfg;
-}
-
 static int compare(const void *got, const void *want, size_t n, swacl_dtype io, swacl_dtype kv,
                    const char *what)
 {
@@ -123,24 +128,23 @@ static int compare(const void *got, const void *want, size_t n, swacl_dtype io, 
 
 static int run_oneshot(swacl_context *ctx, const ocl_case *c, tu_rng *rng, run_stats *st)
 {
-    float logits[8];
-    tu_fill_f32(rng, logits, 8);
-    const swacl_attn_config cfg = config_of(c, logits);
-    const size_t es = swacl_dtype_size(c->dtype);
-    const size_t nq = (size_t)c->n * c->n_heads * c->head_dim;
-    const size_t nkv = (size_t)c->n * c->n_kv_heads * c->head_dim;
+    float logits[TU_MAX_HEADS];
+    const swacl_attn_config cfg = tu_config_of(&c->cfg, c->sink_logits, logits, rng);
+    const size_t es = swacl_dtype_size(c->cfg.dtype);
+    const size_t nq = (size_t)c->n * c->cfg.n_heads * c->cfg.head_dim;
+    const size_t nkv = (size_t)c->n * c->cfg.n_kv_heads * c->cfg.head_dim;
     void *q = malloc(nq * es), *k = malloc(nkv * es), *v = malloc(nkv * es);
     void *ref = malloc(nq * es), *out = tu_alloc_guarded(nq * es);
-    tu_fill(rng, q, nq, c->dtype);
-    tu_fill(rng, k, nkv, c->dtype);
-    tu_fill(rng, v, nkv, c->dtype);
+    tu_fill(rng, q, nq, c->cfg.dtype);
+    tu_fill(rng, k, nkv, c->cfg.dtype);
+    tu_fill(rng, v, nkv, c->cfg.dtype);
     int ok = swacl_reference_attention(&cfg, c->n, q, k, v, ref) == SWACL_OK;
     const swacl_status s = swacl_attention_host(ctx, &cfg, c->n, q, k, v, out);
     if (s != SWACL_OK) {
         printf("  %s: %s: %s\n", c->name, swacl_status_string(s), swacl_last_error(ctx));
         ok = 0;
     } else {
-        ok &= compare(out, ref, nq, c->dtype, c->dtype, c->name);
+        ok &= compare(out, ref, nq, c->cfg.dtype, c->cfg.dtype, c->name);
         ok &= tu_canary_intact(out, nq * es, c->name);
     }
     st->launches += launches_since_last(ctx);
@@ -157,9 +161,8 @@ static int run_oneshot(swacl_context *ctx, const ocl_case *c, tu_rng *rng, run_s
  * reverse order so batch rows and sequence numbers differ. */
 static int run_cache(swacl_context *ctx, const ocl_case *c, tu_rng *rng, run_stats *st)
 {
-    float logits[8];
-    tu_fill_f32(rng, logits, 8);
-    const swacl_attn_config cfg = config_of(c, logits);
+    float logits[TU_MAX_HEADS];
+    const swacl_attn_config cfg = tu_config_of(&c->cfg, c->sink_logits, logits, rng);
     swacl_cache_options opt;
     memset(&opt, 0, sizeof opt);
     opt.n_layers = 1;
@@ -173,8 +176,8 @@ static int run_cache(swacl_context *ctx, const ocl_case *c, tu_rng *rng, run_sta
         printf("  %s: cache: %s: %s\n", c->name, swacl_status_string(s), swacl_last_error(ctx));
         return 0;
     }
-    const size_t es = swacl_dtype_size(c->dtype);
-    const size_t q_row = (size_t)c->n_heads * c->head_dim, kv_row = (size_t)c->n_kv_heads * c->head_dim;
+    const size_t es = swacl_dtype_size(c->cfg.dtype);
+    const size_t q_row = (size_t)c->cfg.n_heads * c->cfg.head_dim, kv_row = (size_t)c->cfg.n_kv_heads * c->cfg.head_dim;
     const int n_max = c->n;
     void *q = malloc((size_t)n_max * q_row * es), *k = malloc((size_t)n_max * kv_row * es);
     void *v = malloc((size_t)n_max * kv_row * es), *out = tu_alloc_guarded((size_t)n_max * q_row * es);
@@ -185,9 +188,9 @@ static int run_cache(swacl_context *ctx, const ocl_case *c, tu_rng *rng, run_sta
 
     for (int seq = 0; seq < 2 && ok; seq++) {
         const int n = seq == 0 ? c->n : (c->n > 3 ? c->n - 3 : 1);
-        tu_fill(rng, q, (size_t)n * q_row, c->dtype);
-        tu_fill(rng, k, (size_t)n * kv_row, c->dtype);
-        tu_fill(rng, v, (size_t)n * kv_row, c->dtype);
+        tu_fill(rng, q, (size_t)n * q_row, c->cfg.dtype);
+        tu_fill(rng, k, (size_t)n * kv_row, c->cfg.dtype);
+        tu_fill(rng, v, (size_t)n * kv_row, c->cfg.dtype);
         rel_history_init(&hist[seq], &cfg);
         memset(out, TU_CANARY_BYTE, (size_t)n * q_row * es + TU_CANARY_BYTES);
         s = swacl_prefill_host(cache, 0, seq, n, q, k, v, out);
@@ -200,7 +203,7 @@ static int run_cache(swacl_context *ctx, const ocl_case *c, tu_rng *rng, run_sta
             rel_history_set(&hist[seq], t, (char *)k + t * kv_row * es, (char *)v + t * kv_row * es);
             snprintf(what, sizeof what, "%s: prefill seq %d token %d", c->name, seq, t);
             ok &= rel_expected_row(&cfg, &hist[seq], (char *)q + t * q_row * es, want) == SWACL_OK;
-            ok &= compare((char *)out + t * q_row * es, want, q_row, c->dtype, c->kv_dtype, what);
+            ok &= compare((char *)out + t * q_row * es, want, q_row, c->cfg.dtype, c->cfg.kv_dtype, what);
         }
         ok &= tu_canary_intact(out, (size_t)n * q_row * es, c->name);
     }
@@ -208,9 +211,9 @@ static int run_cache(swacl_context *ctx, const ocl_case *c, tu_rng *rng, run_sta
 
     const int seqs[2] = {1, 0};
     for (int step = 0; step < c->n_decode && ok; step++) {
-        tu_fill(rng, q, 2 * q_row, c->dtype);
-        tu_fill(rng, k, 2 * kv_row, c->dtype);
-        tu_fill(rng, v, 2 * kv_row, c->dtype);
+        tu_fill(rng, q, 2 * q_row, c->cfg.dtype);
+        tu_fill(rng, k, 2 * kv_row, c->cfg.dtype);
+        tu_fill(rng, v, 2 * kv_row, c->cfg.dtype);
         memset(out, TU_CANARY_BYTE, 2 * q_row * es + TU_CANARY_BYTES);
         s = swacl_decode_host(cache, 0, 2, seqs, q, k, v, out);
         const int launched = launches_since_last(ctx);
@@ -226,7 +229,7 @@ static int run_cache(swacl_context *ctx, const ocl_case *c, tu_rng *rng, run_sta
             rel_history_set(h, h->len, (char *)k + r * kv_row * es, (char *)v + r * kv_row * es);
             snprintf(what, sizeof what, "%s: decode step %d seq %d", c->name, step, seqs[r]);
             ok &= rel_expected_row(&cfg, h, (char *)q + r * q_row * es, want) == SWACL_OK;
-            ok &= compare((char *)out + r * q_row * es, want, q_row, c->dtype, c->kv_dtype, what);
+            ok &= compare((char *)out + r * q_row * es, want, q_row, c->cfg.dtype, c->cfg.kv_dtype, what);
         }
         ok &= tu_canary_intact(out, 2 * q_row * es, c->name);
     }
@@ -241,46 +244,27 @@ static int run_cache(swacl_context *ctx, const ocl_case *c, tu_rng *rng, run_sta
     return ok;
 }
 
-/* rotate-half RoPE on the host in float64, the helper's definition */
-static void rope_expected(const ocl_case *c, const int32_t *pos, const void *x, void *out)
-{
-    const int hd = c->head_dim;
-    for (int t = 0; t < c->n; t++)
-        for (int h = 0; h < c->n_heads; h++) {
-            const size_t base = ((size_t)t * c->n_heads + h) * hd;
-            for (int d = 0; d < hd / 2; d++) {
-                const double f = (float)pow(10000.0, -2.0 * d / hd);
-                const double a = pos[t] * f;
-                const double x1 = tu_elem(x, base + d, c->dtype);
-                const double x2 = tu_elem(x, base + d + hd / 2, c->dtype);
-                const double y1 = x1 * cos(a) - x2 * sin(a), y2 = x2 * cos(a) + x1 * sin(a);
-                if (c->dtype == SWACL_F16) {
-                    ((uint16_t *)out)[base + d] = swacl_f32_to_f16((float)y1);
-                    ((uint16_t *)out)[base + d + hd / 2] = swacl_f32_to_f16((float)y2);
-                } else {
-                    ((float *)out)[base + d] = (float)y1;
-                    ((float *)out)[base + d + hd / 2] = (float)y2;
-                }
-            }
-        }
-}
-
 static int run_rope(swacl_context *ctx, const ocl_case *c, tu_rng *rng, run_stats *st)
 {
     static const int32_t positions[] = {0, 5, 1000};
-    const size_t es = swacl_dtype_size(c->dtype);
-    const size_t n = (size_t)c->n * c->n_heads * c->head_dim;
+    const size_t es = swacl_dtype_size(c->cfg.dtype);
+    const size_t n = (size_t)c->n * c->cfg.n_heads * c->cfg.head_dim;
     void *x = tu_alloc_guarded(n * es), *want = malloc(n * es);
-    tu_fill(rng, x, n, c->dtype);
-    rope_expected(c, positions, x, want);
+    tu_fill(rng, x, n, c->cfg.dtype);
+    float *expected = tu_widen(x, n, c->cfg.dtype);
+    for (int t = 0; t < c->n; t++)
+        tu_rope_row(expected + (size_t)t * c->cfg.n_heads * c->cfg.head_dim, c->cfg.n_heads,
+                    c->cfg.head_dim, 0.0f, positions[t]);
+    tu_narrow(expected, n, c->cfg.dtype, want);
+    free(expected);
     int ok = 1;
     const swacl_status s =
-        swacl_rope_host(ctx, c->dtype, c->n, c->n_heads, c->head_dim, 0.0f, positions, x);
+        swacl_rope_host(ctx, c->cfg.dtype, c->n, c->cfg.n_heads, c->cfg.head_dim, 0.0f, positions, x);
     if (s != SWACL_OK) {
         printf("  %s: %s: %s\n", c->name, swacl_status_string(s), swacl_last_error(ctx));
         ok = 0;
     } else {
-        ok &= compare(x, want, n, c->dtype, c->dtype, c->name);
+        ok &= compare(x, want, n, c->cfg.dtype, c->cfg.dtype, c->name);
         ok &= tu_canary_intact(x, n * es, c->name);
     }
     st->launches += launches_since_last(ctx);

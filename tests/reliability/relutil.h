@@ -24,9 +24,8 @@ void rel_history_truncate(rel_history *h, int len);
 void rel_history_copy(rel_history *dst, const rel_history *src);
 
 /* Output row ([n_heads][head_dim] of cfg->dtype) of the query q_row at position
- * h->len - 1 of a cached sequence, from swacl_reference_attention over the
- * whole history. With SWACL_ROPE_IN_CACHE the keys and the query arrive
- * unrotated and are turned by their position inside the cache first. */
+ * h->len - 1 of a cached sequence: tu_cached_expected (testutil.h) over the
+ * whole history, RoPE in cache included. */
 swacl_status rel_expected_row(const swacl_attn_config *cfg, const rel_history *h,
                               const void *q_row, void *out_row);
 
