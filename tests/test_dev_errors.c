@@ -1,7 +1,6 @@
 /* test_dev_errors.c — bad inputs to context creation and one-shot attention return
  * the documented status with a message and write nothing; status strings. */
 #define _POSIX_C_SOURCE 200809L /* setenv, unsetenv */
-#include "internal.h"           /* ctx->err, cleared so each message is this call's */
 #include "testutil.h"
 
 #include <setjmp.h>
@@ -140,14 +139,14 @@ static int expect_host_rejected(swacl_context *ctx, const char *what, const swac
                                 int n, const void *q, const void *k, const void *v, void *out,
                                 swacl_status want)
 {
-    ctx->err[0] = '\0';
+    tu_error_mark(ctx);
     const swacl_status st = swacl_attention_host(ctx, cfg, n, q, k, v, out);
     int ok = 1;
     if (st != want) {
         printf("%s: got %s, want %s\n", what, swacl_status_string(st), swacl_status_string(want));
         ok = 0;
     }
-    if (swacl_last_error(ctx)[0] == '\0') {
+    if (!tu_error_fresh(ctx)) {
         printf("%s: no error message\n", what);
         ok = 0;
     }
@@ -265,7 +264,7 @@ static int dev_out_untouched(swacl_context *ctx, const dev_io *io)
 static int expect_dev_rejected(swacl_context *ctx, const char *what, const swacl_attn_config *cfg,
                                int n, cl_mem q, cl_mem k, cl_mem v, cl_mem out, const dev_io *io)
 {
-    ctx->err[0] = '\0';
+    tu_error_mark(ctx);
     swacl_status st = swacl_attention(ctx, cfg, n, q, k, v, out);
     const swacl_status fin = swacl_finish(ctx);
     int ok = 1;
@@ -274,7 +273,7 @@ static int expect_dev_rejected(swacl_context *ctx, const char *what, const swacl
                swacl_status_string(SWACL_ERR_INVALID_ARGUMENT));
         ok = 0;
     }
-    if (swacl_last_error(ctx)[0] == '\0') {
+    if (!tu_error_fresh(ctx)) {
         printf("%s: no error message\n", what);
         ok = 0;
     }

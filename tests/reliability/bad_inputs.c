@@ -8,7 +8,6 @@
  * each group a live cache on the same context must still decode as the
  * reference says. */
 #define _POSIX_C_SOURCE 200809L /* setenv, unsetenv */
-#include "internal.h" /* ctx->err: cleared so each message is this call's */
 #include "relutil.h"
 #include "testutil.h"
 
@@ -135,9 +134,9 @@ static int expect_create(fixture *f, const char *what, const swacl_cache_options
                          swacl_status want)
 {
     swacl_cache *c = (swacl_cache *)f; /* must come back NULL */
-    f->ctx->err[0] = '\0';
+    tu_error_mark(f->ctx);
     const swacl_status st = swacl_cache_create(f->ctx, opt, &c);
-    const int ok = st == want && c == NULL && swacl_last_error(f->ctx)[0] != '\0';
+    const int ok = st == want && c == NULL && tu_error_fresh(f->ctx);
     if (!ok)
         printf("%s: swacl_cache_create gave %s (want %s), cache %s, message \"%s\"\n", what,
                swacl_status_string(st), swacl_status_string(want), c ? "set" : "NULL",
@@ -159,8 +158,7 @@ static void cache_layer_breaks_each_config_rule(void **state)
     const tu_bad_case *bad = tu_bad_cases(&n_bad);
     int failed = 0, tested = 0;
     for (size_t i = 0; i < n_bad; i++) {
-        char msg[256];
-        if (swacl_config_check(&bad[i].cfg, msg, sizeof msg) == SWACL_OK)
+        if (bad[i].n_tokens <= 0)
             continue; /* a bad length, not a bad config: no cache call takes one */
         swacl_attn_config layers[2] = {tu_valid_config(), bad[i].cfg};
         swacl_cache_options opt;
@@ -254,7 +252,7 @@ static int expect_oneshot(fixture *f, const char *what, const swacl_attn_config 
     float *v = calloc(nkv, sizeof(float));
     void *out = tu_alloc_guarded(nq * sizeof(float));
     assert_true(q && k && v);
-    f->ctx->err[0] = '\0';
+    tu_error_mark(f->ctx);
     const swacl_status st = swacl_attention_host(f->ctx, cfg, n, q, k, v, out);
     /* a refusal says why and writes nothing; an accepted request writes every output
        value (zero: v is zero) and nothing past them */
@@ -263,7 +261,7 @@ static int expect_oneshot(fixture *f, const char *what, const swacl_attn_config 
         written = ((const float *)out)[i] == 0.0f;
     const int ok = st == want &&
                    (want == SWACL_OK ? written
-                                     : swacl_last_error(f->ctx)[0] != '\0' &&
+                                     : tu_error_fresh(f->ctx) &&
                                            tu_untouched(out, nq * sizeof(float) + TU_CANARY_BYTES));
     if (!ok)
         printf("%s: got %s (want %s), message \"%s\", output %s\n", what,
@@ -356,11 +354,11 @@ static void cache_calls_with_small_buffers(void **state)
             cl_mem o = clCreateBuffer(cl, CL_MEM_READ_WRITE, (tokens - rows[r].out_short) * qb, NULL, &e4);
             assert_true(e1 == CL_SUCCESS && e2 == CL_SUCCESS && e3 == CL_SUCCESS && e4 == CL_SUCCESS);
             static const int seqs[LIVE_SEQS] = {1, 0};
-            f->ctx->err[0] = '\0';
+            tu_error_mark(f->ctx);
             const swacl_status st = decode ? swacl_decode(f->cache, 0, LIVE_SEQS, seqs, q, k, v, o)
                                            : swacl_prefill(f->cache, 0, 0, n, q, k, v, o);
             swacl_finish(f->ctx);
-            if (st != SWACL_ERR_INVALID_ARGUMENT || swacl_last_error(f->ctx)[0] == '\0') {
+            if (st != SWACL_ERR_INVALID_ARGUMENT || !tu_error_fresh(f->ctx)) {
                 printf("%s with %s one token short: %s\n", decode ? "decode" : "prefill",
                        rows[r].what, swacl_status_string(st));
                 failed++;
@@ -393,7 +391,7 @@ static void seq_pos_says_why(void **state)
     int failed = 0;
     for (size_t r = 0; r < sizeof rows / sizeof rows[0]; r++) {
         int64_t pos = -7;
-        f->ctx->err[0] = '\0';
+        tu_error_mark(f->ctx);
         const swacl_status st =
             swacl_cache_seq_pos(f->cache, rows[r].layer, rows[r].seq, rows[r].null_out ? NULL : &pos);
         const char *msg = swacl_last_error(f->ctx);
@@ -452,13 +450,13 @@ static void rope_helper_rejects_bad_arguments(void **state)
         const int32_t positions[2] = {3, r->negative_position ? -1 : 4};
         const int32_t *pos = r->null_positions ? NULL : positions;
         for (int api = 0; api < 2; api++) {
-            f->ctx->err[0] = '\0';
+            tu_error_mark(f->ctx);
             const swacl_status st =
                 api == 0 ? swacl_rope_host(f->ctx, r->dtype, r->n_tokens, r->n_heads, r->head_dim,
                                            r->theta, pos, r->null_x ? NULL : x)
                          : swacl_rope(f->ctx, r->dtype, r->n_tokens, r->n_heads, r->head_dim,
                                       r->theta, pos, r->null_x ? NULL : big);
-            if (st != SWACL_ERR_INVALID_ARGUMENT || swacl_last_error(f->ctx)[0] == '\0' ||
+            if (st != SWACL_ERR_INVALID_ARGUMENT || !tu_error_fresh(f->ctx) ||
                 !tu_untouched(x, bytes + TU_CANARY_BYTES)) {
                 printf("rope %s (%s): %s, message \"%s\"\n", r->what, api ? "cl_mem" : "host",
                        swacl_status_string(st), swacl_last_error(f->ctx));
@@ -498,8 +496,8 @@ static void context_calls_reject_bad_arguments(void **state)
     swacl_device_info info;
     int n = 77;
     int ok = swacl_finish(NULL) == bad;
-    f->ctx->err[0] = '\0';
-    ok &= swacl_profile_read(f->ctx, &prof) == bad && swacl_last_error(f->ctx)[0] != '\0' &&
+    tu_error_mark(f->ctx);
+    ok &= swacl_profile_read(f->ctx, &prof) == bad && tu_error_fresh(f->ctx) &&
           prof.n_kernels == 77; /* profiling was not asked for */
     ok &= swacl_profile_read(f->ctx, NULL) == bad && swacl_profile_read(NULL, &prof) == bad;
     ok &= swacl_context_device_info(NULL, &info) == bad &&
@@ -528,7 +526,7 @@ static void context_calls_reject_bad_arguments(void **state)
     copt.max_seqs = 1;
     copt.reserved[0] = 5;
     swacl_cache *cache = (swacl_cache *)f;
-    f->ctx->err[0] = '\0';
+    tu_error_mark(f->ctx);
     ok &= swacl_cache_create(f->ctx, &copt, &cache) == bad && cache == NULL &&
           strstr(swacl_last_error(f->ctx), "reserved[0]") != NULL;
     /* a kernel directory without the kernels: the first build needs them */
