@@ -1,5 +1,6 @@
 /* testutil.c — shared test helpers (see testutil.h): random data, context opening
- * with a clean skip, canaries, comparison by the tolerance rule and the list of invalid inputs. */
+ * with a clean skip, canaries, comparison by the tolerance rule, the model of a
+ * cache with its RoPE, error marks and the list of invalid inputs. */
 #define _POSIX_C_SOURCE 200809L /* setenv, unsetenv */
 #include "testutil.h"
 

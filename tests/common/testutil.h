@@ -1,5 +1,6 @@
 /* testutil.h — helpers shared by swacl's tests: seeded random data, opening a
- * context (or skipping without a device), canary guards, and THE tolerance rule. */
+ * context (or skipping without a device), canary guards, THE tolerance rule, cases
+ * turned into configs, and the model of a cache (reference + RoPE) tests check. */
 #ifndef SWACL_TESTUTIL_H
 #define SWACL_TESTUTIL_H
 
