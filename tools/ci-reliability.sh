@@ -68,7 +68,9 @@ for part in "${parts[@]}"; do
         ;;
     oclgrind | valgrind)
         stage "$part"
-        if configure_build build-reliability -DSWACL_RELIABILITY=ON -DSWACL_WERROR=ON &&
+        # the main build's model file, so valgrind also runs the tokenizer on it
+        if configure_build build-reliability -DSWACL_RELIABILITY=ON -DSWACL_WERROR=ON \
+            -DSWACL_MODEL_DIR="$root/build/models" &&
             OCL_ICD_VENDORS=$pocl_icd_dir ctest --test-dir build-reliability \
                 --output-on-failure -L "^$part\$"; then
             summary+=("$part: clean")
@@ -77,7 +79,8 @@ for part in "${parts[@]}"; do
         fi
         log=$(test_log build-reliability)
         [ "$part" = oclgrind ] && summary+=("$(grep -m1 '^oclgrind: kernels' <<<"$log")"
-            "$(grep -m1 '^oclgrind: swacl-prof kernels' <<<"$log")")
+            "$(grep -m1 '^oclgrind: swacl-prof kernels' <<<"$log")"
+            "$(grep -m1 '^oclgrind: the model kernels' <<<"$log")")
         [ "$part" = valgrind ] &&
             summary+=("valgrind: $(grep -c 'ERROR SUMMARY: 0 errors' <<<"$log") programs with 0 errors")
         ;;
