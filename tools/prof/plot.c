@@ -1,6 +1,6 @@
 /* plot.c — hand-written SVG: time or GB/s against sequence length (prefill,
- * chunked) or batch (decode), one panel per suite, one line per device and
- * configuration; baselines dashed. */
+ * chunked) or batch (decode, and the whole model's decode step of the e2e suite),
+ * one panel per suite, one line per device and configuration; baselines dashed. */
 #include "prof.h"
 
 #include <math.h>
@@ -93,7 +93,9 @@ static int place_row(const char *suite, const prof_row *row, int *panel_index, i
     else if (strcmp(suite, "naive") == 0 || strcmp(suite, "gemm") == 0) {
         *dashed = 1;
         *panel_index = strncmp(row->name, "decode", 6) == 0 ? 2 : 0;
-    } else
+    } else if (strcmp(suite, "e2e") == 0 && strncmp(row->name, "decode", 6) == 0)
+        *panel_index = 3;
+    else
         return 0;
     return 1;
 }
@@ -241,9 +243,11 @@ int prof_plot_svg(prof_report *const *reports, int n_reports, const char *metric
     int want_gbs = strcmp(metric, "gbs") == 0;
     if (!want_gbs && strcmp(metric, "time") != 0)
         return -1;
-    panel panels[3] = {{"prefill (one-shot)", "sequence length (tokens)", NULL, 0, 0},
-                       {"chunked prefill", "sequence length (tokens)", NULL, 0, 0},
-                       {"decode at full window", "batch (sequences)", NULL, 0, 0}};
+    enum { N_PANELS = 4 };
+    panel panels[N_PANELS] = {{"prefill (one-shot)", "sequence length (tokens)", NULL, 0, 0},
+                              {"chunked prefill", "sequence length (tokens)", NULL, 0, 0},
+                              {"decode at full window", "batch (sequences)", NULL, 0, 0},
+                              {"whole-model decode step (e2e)", "batch (sequences)", NULL, 0, 0}};
     int dev_no = 0;
     for (int r = 0; r < n_reports; ++r)
         for (int d = 0; d < reports[r]->n_devices; ++d, ++dev_no) {
@@ -257,7 +261,7 @@ int prof_plot_svg(prof_report *const *reports, int n_reports, const char *metric
                     if (!place_row(suite->name, row, &pi, &dashed) ||
                         prof_row_status(row) != PROF_OK || !isfinite(y) || y <= 0)
                         continue;
-                    double x = pi == 2 ? row->batch : row->n_tokens;
+                    double x = pi >= 2 ? row->batch : row->n_tokens;
                     if (x <= 0)
                         continue;
                     /* the device by its letter: its full name heads the plot */
@@ -270,7 +274,7 @@ int prof_plot_svg(prof_report *const *reports, int n_reports, const char *metric
             }
         }
     int used = 0, head = 20 + 16 * dev_no;
-    for (int i = 0; i < 3; ++i)
+    for (int i = 0; i < N_PANELS; ++i)
         used += panels[i].n > 0;
     fprintf(out, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
                  "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" "
@@ -293,7 +297,7 @@ int prof_plot_svg(prof_report *const *reports, int n_reports, const char *metric
         }
     if (!used)
         fprintf(out, "<text x=\"20\" y=\"%d\" font-size=\"14\">no ok rows to plot</text>\n", head + 15);
-    for (int i = 0, top = head; i < 3; ++i) {
+    for (int i = 0, top = head; i < N_PANELS; ++i) {
         if (!panels[i].n)
             continue;
         draw_panel(&panels[i], top, !want_gbs, want_gbs ? "GB/s" : "time per operation (ms)", out);

@@ -115,8 +115,8 @@ static void test_e2e_run(void **state)
     snprintf(json, sizeof json, "%s_e2e.json", prefix);
     snprintf(cmd, sizeof cmd,
              "'%s' --suites e2e --model '%s' --samples 2 --no-progress --json '%s' > '%s_e2e.txt'"
-             " && '%s' compare '%s' '%s' >> '%s_e2e.txt'",
-             tool, model, json, prefix, tool, json, json, prefix);
+             " && '%s' compare '%s' '%s' --plot '%s_e2e.svg' >> '%s_e2e.txt'",
+             tool, model, json, prefix, tool, json, json, prefix, prefix);
     int status = system(cmd);
     assert_true(WIFEXITED(status));
     if (WEXITSTATUS(status) != 0)
@@ -139,6 +139,13 @@ static void test_e2e_run(void **state)
         assert_true(row->time_ms > 0 && row->gbs > 0);
     }
     prof_report_free(r);
+    /* the plot has the whole-model decode panel */
+    size_t len;
+    snprintf(cmd, sizeof cmd, "%s_e2e.svg", prefix);
+    char *text = prof_read_text_file(cmd, &len);
+    assert_non_null(text);
+    assert_non_null(strstr(text, "whole-model decode step"));
+    free(text);
 }
 
 int main(int argc, char **argv)
