@@ -535,16 +535,8 @@ __kernel void attend_tiled(__global const io_t *q, __global const io_t *k, __glo
     const int lid = get_local_id(0);
     const int tm = lid / WG_N, tn = lid % WG_N;
     const int kvh = get_group_id(1);
-    const int b = get_group_id(2) / n_split;
-    const int split = get_group_id(2) % n_split;
     const int group = n_heads / n_kv_heads;
-    batch_info += INFO_INTS * info0;
-    APPLY_VIEWS();
-    const int ring_seq = INFO_RING_SEQ(b);
-    const int pos0 = INFO_POS0(b);
-    const int row0 = INFO_ROW0(b);
-    const int rows_cap = n_rows; /* the launch's largest entry: strides the partials */
-    n_rows = INFO_ROWS(b);
+    ENTRY_OF_GROUP();
 
     /* the group's rows, the queries they belong to, and the key ranges their
        band reaches; a block past a shorter entry's rows has nothing to do */
@@ -893,15 +885,7 @@ __kernel void attend(__global const io_t *q, __global const io_t *k, __global co
     const int qi = get_global_id(0);
     const int h = get_global_id(1);
     const int kvh = get_group_id(1);
-    const int b = get_group_id(2) / n_split;
-    const int split = get_group_id(2) % n_split;
-    batch_info += INFO_INTS * info0;
-    APPLY_VIEWS();
-    const int ring_seq = INFO_RING_SEQ(b);
-    const int pos0 = INFO_POS0(b);
-    const int row0 = INFO_ROW0(b);
-    const int rows_cap = n_rows; /* the launch's largest entry: strides the partials */
-    n_rows = INFO_ROWS(b);
+    ENTRY_OF_GROUP();
     if ((int)get_group_id(0) * BLOCK_M >= n_rows)
         return; /* a whole work-group past a shorter entry's rows */
     const int valid = qi < n_rows;
