@@ -8,7 +8,7 @@ set -euo pipefail
 packages=(
     cmake gcc make pkg-config libc6-dev
     ocl-icd-opencl-dev opencl-headers pocl-opencl-icd clinfo
-    libclblast-dev libcmocka-dev libxxhash-dev libcjson-dev
+    libclblast-dev libcmocka-dev libxxhash-dev libcjson-dev python3-venv
     oclgrind valgrind clang libclang-rt-14-dev
     clang-15 llvm-15 libclc-15 intel-opencl-icd mesa-opencl-icd
 )
