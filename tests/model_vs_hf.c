@@ -115,14 +115,17 @@ static int32_t argmax(const float *l, int n)
 
 static int CHUNK = 64; /* prefill chunk (argument) */
 
-/* prefill of n tokens of seq in CHUNK pieces; all_rows logits for the last chunk only */
+/* prefill of n tokens of seq in CHUNK pieces; logits (all rows with all_rows) of the
+   last chunk only */
 static int prefill(model *m, int seq, const int32_t *ids, int n, float *logits, int all_rows)
 {
     char err[512];
     for (int p0 = 0; p0 < n; p0 += CHUNK) {
         const int c = n - p0 < CHUNK ? n - p0 : CHUNK;
         swacl_batch_entry e = {seq, c};
-        if (model_forward(m, 1, &e, ids + p0, all_rows && p0 + c == n, logits, err, sizeof err)) {
+        const int last = p0 + c == n;
+        if (model_forward(m, 1, &e, ids + p0, all_rows && last, last ? logits : NULL, err,
+                          sizeof err)) {
             printf("FAIL: forward: %s\n", err);
             return -1;
         }

@@ -48,7 +48,7 @@ struct model {
     /* activations for max_tokens rows */
     cl_mem x, hn, qkv, attn, o, gu, act, ids, pos, lrows, lx, logits;
     cl_mem cs_global, cs_local; /* this forward's RoPE cosines and sines per base */
-    int32_t *h_ids, *h_pos, *h_rows; /* host staging, alive until the forward ends */
+    int32_t *h_pos, *h_rows; /* host staging, alive until the forward ends */
     size_t weight_bytes;
     /* the forward's commands and their kinds, for the time split */
     cl_event *ev;
@@ -445,13 +445,12 @@ int model_load(swacl_context *ctx, const gguf_file *f, const model_options *opt,
         scratch(m, T * D, &m->cs_global, err, err_size) ||
         scratch(m, T * D, &m->cs_local, err, err_size) ||
         (m->own_gemm && scratch(m, m->wt_floats, &m->wt, err, err_size)) ||
-        scratch(m, (size_t)LOGIT_ROWS * E, &m->lx, err, err_size) ||
-        scratch(m, (size_t)LOGIT_ROWS * V, &m->logits, err, err_size))
+        scratch(m, (size_t)m->logit_rows * E, &m->lx, err, err_size) ||
+        scratch(m, (size_t)m->logit_rows * V, &m->logits, err, err_size))
         goto bad;
-    m->h_ids = malloc(T * sizeof(int32_t));
     m->h_pos = malloc(T * sizeof(int32_t));
     m->h_rows = malloc(T * sizeof(int32_t));
-    if (!m->h_ids || !m->h_pos || !m->h_rows) {
+    if (!m->h_pos || !m->h_rows) {
         fail(err, err_size, "out of host memory");
         goto bad;
     }
@@ -505,7 +504,6 @@ void model_free(model *m)
     if (m->prog)
         clReleaseProgram(m->prog);
     swacl_cache_destroy(m->cache);
-    free(m->h_ids);
     free(m->h_pos);
     free(m->h_rows);
     free(m);
@@ -783,14 +781,14 @@ int model_forward(model *m, int n_entries, const swacl_batch_entry *entries,
         for (int j = 0; j < entries[e].n_tokens; j++, row++) {
             if (tokens[row] < 0 || tokens[row] >= hp->n_vocab)
                 return fail(err, err_size, "token id %d is outside the vocabulary", tokens[row]);
-            m->h_ids[row] = tokens[row];
             m->h_pos[row] = (int32_t)(p0 + j);
-            if (all_rows || j == entries[e].n_tokens - 1)
+            if (logits && (all_rows || j == entries[e].n_tokens - 1))
                 m->h_rows[R++] = row;
         }
     }
+    /* tokens stays alive until the clFinish below, as the write needs */
     cl_int e = clEnqueueWriteBuffer(m->q, m->ids, CL_FALSE, 0, (size_t)T * sizeof(int32_t),
-                                    m->h_ids, 0, NULL, NULL);
+                                    tokens, 0, NULL, NULL);
     if (e == CL_SUCCESS)
         e = clEnqueueWriteBuffer(m->q, m->pos, CL_FALSE, 0, (size_t)T * sizeof(int32_t), m->h_pos,
                                  0, NULL, NULL);
@@ -802,7 +800,7 @@ int model_forward(model *m, int n_entries, const swacl_batch_entry *entries,
              rope_table(m, T, m->inv_freq_local, m->cs_local, err, err_size);
     for (int l = 0; !rc && l < hp->n_layers; l++)
         rc = layer_forward(m, l, T, n_entries, entries, err, err_size);
-    if (!rc)
+    if (!rc && R > 0)
         rc = logits_out(m, R, logits, err, err_size);
     clFinish(m->q);
     swacl_profile p;

@@ -65,7 +65,8 @@ size_t model_weight_bytes(const model *m);
 /* Runs a micro-batch: entries[e] brings entries[e].n_tokens tokens of its sequence
  * (tokens laid out entry after entry) at the sequence's next positions. Writes fp32
  * logits to logits: with all_rows, one row of n_vocab per token; else one row per
- * entry, for its last token. Waits for the device. 0, or -1 with a reason. */
+ * entry, for its last token; none when logits is NULL (a prompt chunk whose next
+ * token nobody samples). Waits for the device. 0, or -1 with a reason. */
 int model_forward(model *m, int n_entries, const swacl_batch_entry *entries,
                   const int32_t *tokens, int all_rows, float *logits, char *err,
                   size_t err_size);

@@ -324,7 +324,9 @@ int main(int argc, char **argv)
             ent[q] = (swacl_batch_entry){q, n};
             memcpy(batch + (size_t)q * n, prompt + p0, (size_t)n * sizeof *batch);
         }
-        if (model_forward(m, P, ent, batch, 0, logits, err, sizeof err) != 0) {
+        /* only the last chunk's logits are sampled from */
+        float *out = p0 + n == n_prompt ? logits : NULL;
+        if (model_forward(m, P, ent, batch, 0, out, err, sizeof err) != 0) {
             fprintf(stderr, "\nswacl-run: %s\n", err);
             goto done;
         }
