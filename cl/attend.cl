@@ -50,6 +50,9 @@
 #else
 #define K_AT(d, jj) ((jj) * HEAD_DIM + (d))
 #endif
+#ifndef ROWS_PER_ITEM
+#define ROWS_PER_ITEM 1 /* attend: query heads per work-item (1, 2 or 4; divides G) */
+#endif
 #ifndef HAS_SOFTCAP
 #define HAS_SOFTCAP 0 /* compile in s = softcap * tanh(s / softcap) */
 #endif
@@ -780,94 +783,116 @@ static inline void turn_staged_keys(__local float *k_tile, int j0, int jn, int k
 }
 #endif
 
-/* The tile's scores for query row qp (scaled), VEC keys per vector in sc. */
-static inline void score_row_tile(const float *qp, const rows_src *K, VT *sc)
+/* Register blocking: a work-item owns RPI query heads of one kv head at one
+ * position (same band, same mask), so every K and V vector it loads serves RPI
+ * rows, and each query or weight broadcast serves several key or value vectors.
+ * Loads per multiply-add drop from about 2 (one row) to 0.75 (four rows).
+ * KEY_VECS: vectors of scores per row and tile. S_VECS: key vectors scored
+ * together, O_VECS: output vectors accumulated together; both keep about eight
+ * independent multiply-add chains in flight. */
+#define RPI ROWS_PER_ITEM
+#define KEY_VECS (BLOCK_N / VEC)
+#if RPI == 1 && KEY_VECS % 4 == 0
+#define S_VECS 4
+#elif RPI <= 4 && KEY_VECS % 2 == 0
+#define S_VECS 2
+#else
+#define S_VECS 1
+#endif
+#if N_VEC % (8 / RPI) == 0
+#define O_VECS (8 / RPI)
+#elif RPI <= 2 && N_VEC % 4 == 0
+#define O_VECS 4
+#elif N_VEC % 2 == 0
+#define O_VECS 2
+#else
+#define O_VECS 1
+#endif
+#define UNROLL_ALL _Pragma("unroll")
+
+/* The tile's scores (scaled) for the item's RPI query rows qp ([RPI][HEAD_DIM]):
+   sc is [RPI][KEY_VECS], VEC keys per vector. */
+static inline void score_rows_tile(const float *qp, const rows_src *K, VT *sc)
 {
 #if K_TRANSPOSED
-    /* Eight independent partial sums per vector keep the multiply-adds from
-       waiting on each other's latency; HEAD_DIM is a multiple of 8. */
-    for (int c = 0; c < BLOCK_N / VEC; c++) {
-        __local const float *kc = K->tile + c * VEC;
-        VT a0 = (VT)(0.0f), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0;
-        for (int d = 0; d < HEAD_DIM; d += 8) {
-            a0 = MAD((VT)(qp[d + 0]), VLOAD_F(0, kc + (d + 0) * BLOCK_N), a0);
-            a1 = MAD((VT)(qp[d + 1]), VLOAD_F(0, kc + (d + 1) * BLOCK_N), a1);
-            a2 = MAD((VT)(qp[d + 2]), VLOAD_F(0, kc + (d + 2) * BLOCK_N), a2);
-            a3 = MAD((VT)(qp[d + 3]), VLOAD_F(0, kc + (d + 3) * BLOCK_N), a3);
-            a4 = MAD((VT)(qp[d + 4]), VLOAD_F(0, kc + (d + 4) * BLOCK_N), a4);
-            a5 = MAD((VT)(qp[d + 5]), VLOAD_F(0, kc + (d + 5) * BLOCK_N), a5);
-            a6 = MAD((VT)(qp[d + 6]), VLOAD_F(0, kc + (d + 6) * BLOCK_N), a6);
-            a7 = MAD((VT)(qp[d + 7]), VLOAD_F(0, kc + (d + 7) * BLOCK_N), a7);
+    /* outer products: per head_dim element, S_VECS key vectors times RPI
+       broadcast query elements; no horizontal sums */
+    for (int c0 = 0; c0 < KEY_VECS; c0 += S_VECS) {
+        __local const float *kc = K->tile + c0 * VEC;
+        VT a[RPI][S_VECS];
+        UNROLL_ALL for (int r = 0; r < RPI; r++)
+            UNROLL_ALL for (int x = 0; x < S_VECS; x++)
+                a[r][x] = (VT)(0.0f);
+        for (int d = 0; d < HEAD_DIM; d++) {
+            VT kd[S_VECS];
+            UNROLL_ALL for (int x = 0; x < S_VECS; x++)
+                kd[x] = VLOAD_F(x, kc + d * BLOCK_N);
+            UNROLL_ALL for (int r = 0; r < RPI; r++) {
+                const VT qb = (VT)(qp[r * HEAD_DIM + d]);
+                UNROLL_ALL for (int x = 0; x < S_VECS; x++)
+                    a[r][x] = MAD(qb, kd[x], a[r][x]);
+            }
         }
-        sc[c] = ((a0 + a1) + (a2 + a3)) + ((a4 + a5) + (a6 + a7));
+        UNROLL_ALL for (int r = 0; r < RPI; r++)
+            UNROLL_ALL for (int x = 0; x < S_VECS; x++)
+                sc[r * KEY_VECS + c0 + x] = a[r][x];
     }
 #else
-    /* dot products over head_dim, four keys at a time so their multiply-add
-       chains overlap, then one horizontal sum per key */
-    float row_s[BLOCK_N];
-    for (int jj = 0; jj < BLOCK_N; jj += 4) {
-        VT a0 = (VT)(0.0f), a1 = a0, a2 = a0, a3 = a0;
+    /* dot products over head_dim, a few keys at a time so their multiply-add
+       chains overlap, then one horizontal sum per key and row */
+#define S_KEYS (RPI >= 4 ? 1 : 4 / RPI)
+    float row_s[RPI * BLOCK_N];
+    for (int jj = 0; jj < BLOCK_N; jj += S_KEYS) {
+        VT a[RPI][S_KEYS];
+        UNROLL_ALL for (int r = 0; r < RPI; r++)
+            UNROLL_ALL for (int x = 0; x < S_KEYS; x++)
+                a[r][x] = (VT)(0.0f);
         for (int c = 0; c < N_VEC; c++) {
-            const VT qc = VLOAD_F(c, qp);
-            a0 = MAD(qc, ROW_VEC(K, jj, c), a0);
-            a1 = MAD(qc, ROW_VEC(K, jj + 1, c), a1);
-            a2 = MAD(qc, ROW_VEC(K, jj + 2, c), a2);
-            a3 = MAD(qc, ROW_VEC(K, jj + 3, c), a3);
+            VT kc[S_KEYS];
+            UNROLL_ALL for (int x = 0; x < S_KEYS; x++)
+                kc[x] = ROW_VEC(K, jj + x, c);
+            UNROLL_ALL for (int r = 0; r < RPI; r++) {
+                const VT qc = VLOAD_F(c, qp + r * HEAD_DIM);
+                UNROLL_ALL for (int x = 0; x < S_KEYS; x++)
+                    a[r][x] = MAD(qc, kc[x], a[r][x]);
+            }
         }
-        row_s[jj + 0] = HSUM(a0);
-        row_s[jj + 1] = HSUM(a1);
-        row_s[jj + 2] = HSUM(a2);
-        row_s[jj + 3] = HSUM(a3);
+        UNROLL_ALL for (int r = 0; r < RPI; r++)
+            UNROLL_ALL for (int x = 0; x < S_KEYS; x++)
+                row_s[r * BLOCK_N + jj + x] = HSUM(a[r][x]);
     }
-    for (int c = 0; c < BLOCK_N / VEC; c++)
+    for (int c = 0; c < RPI * KEY_VECS; c++)
         sc[c] = VLOAD_F(c, row_s);
+#undef S_KEYS
 #endif
 }
 
-/* acc = acc * alpha + the tile's values weighted by p */
-static inline void accumulate_pv_row(const float *p, float alpha, const rows_src *V, int jn,
-                                     VT *acc)
+/* acc = acc * alpha + the tile's values weighted by p, for RPI rows (acc is
+   [RPI][N_VEC], p [RPI][BLOCK_N]): O_VECS output vectors at a time, key by key,
+   in registers; each value vector loaded serves RPI rows. Keys past jn have
+   weight 0 and are skipped. */
+static inline void accumulate_pv_rows(const float *p, const float *alpha, const rows_src *V,
+                                      int jn, VT *acc)
 {
-#if N_VEC >= 8
-    /* key by key into N_VEC register accumulators (8 to 32: enough independent
-       chains); one broadcast weight serves a whole row. Fully unrolled so the
-       accumulators live in registers, not memory. */
-    VT o[N_VEC];
-#pragma unroll
-    for (int c = 0; c < N_VEC; c++)
-        o[c] = acc[c] * alpha;
-    for (int jj = 0; jj < jn; jj++) {
-        const VT pj = (VT)(p[jj]);
-#pragma unroll
-        for (int c = 0; c < N_VEC; c++)
-            o[c] = MAD(pj, ROW_VEC(V, jj, c), o[c]);
-    }
-#pragma unroll
-    for (int c = 0; c < N_VEC; c++)
-        acc[c] = o[c];
-#else
-    /* with few vectors per row, eight partial sums over keys keep the chains
-       independent. Keys past jn have weight 0 and zero rows, and BLOCK_N is a
-       multiple of 8, so no remainder. On PoCL the key-by-key form took 1.5x
-       as long on laptop prefill (hd 64) when this one replaced it; the
-       "prefill laptop n=4096" row of tests/data/prof_pocl_quick.json is this
-       form's recorded time. */
-    for (int c = 0; c < N_VEC; c++) {
-        VT a0 = acc[c] * alpha, a1 = (VT)(0.0f), a2 = a1, a3 = a1, a4 = a1, a5 = a1, a6 = a1,
-           a7 = a1;
-        for (int jj = 0; jj < BLOCK_N; jj += 8) {
-            a0 = MAD((VT)(p[jj + 0]), ROW_VEC(V, jj + 0, c), a0);
-            a1 = MAD((VT)(p[jj + 1]), ROW_VEC(V, jj + 1, c), a1);
-            a2 = MAD((VT)(p[jj + 2]), ROW_VEC(V, jj + 2, c), a2);
-            a3 = MAD((VT)(p[jj + 3]), ROW_VEC(V, jj + 3, c), a3);
-            a4 = MAD((VT)(p[jj + 4]), ROW_VEC(V, jj + 4, c), a4);
-            a5 = MAD((VT)(p[jj + 5]), ROW_VEC(V, jj + 5, c), a5);
-            a6 = MAD((VT)(p[jj + 6]), ROW_VEC(V, jj + 6, c), a6);
-            a7 = MAD((VT)(p[jj + 7]), ROW_VEC(V, jj + 7, c), a7);
+    for (int c0 = 0; c0 < N_VEC; c0 += O_VECS) {
+        VT o[RPI][O_VECS];
+        UNROLL_ALL for (int r = 0; r < RPI; r++)
+            UNROLL_ALL for (int x = 0; x < O_VECS; x++)
+                o[r][x] = acc[r * N_VEC + c0 + x] * alpha[r];
+        for (int jj = 0; jj < jn; jj++) {
+            VT vj[O_VECS];
+            UNROLL_ALL for (int x = 0; x < O_VECS; x++)
+                vj[x] = ROW_VEC(V, jj, c0 + x);
+            UNROLL_ALL for (int r = 0; r < RPI; r++) {
+                const VT pr = (VT)(p[r * BLOCK_N + jj]);
+                UNROLL_ALL for (int x = 0; x < O_VECS; x++)
+                    o[r][x] = MAD(pr, vj[x], o[r][x]);
+            }
         }
-        acc[c] = ((a0 + a1) + (a2 + a3)) + ((a4 + a5) + (a6 + a7));
+        UNROLL_ALL for (int r = 0; r < RPI; r++)
+            UNROLL_ALL for (int x = 0; x < O_VECS; x++)
+                acc[r * N_VEC + c0 + x] = o[r][x];
     }
-#endif
 }
 
 __kernel void attend(__global const io_t *q, __global const io_t *k, __global const io_t *v,
@@ -883,7 +908,7 @@ __kernel void attend(__global const io_t *q, __global const io_t *k, __global co
                      VIEW_ARGS)
 {
     const int qi = get_global_id(0);
-    const int h = get_global_id(1);
+    const int h0 = get_global_id(1) * RPI; /* the item's first query head */
     const int kvh = get_group_id(1);
     ENTRY_OF_GROUP();
     if ((int)get_group_id(0) * BLOCK_M >= n_rows)
@@ -907,9 +932,11 @@ __kernel void attend(__global const io_t *q, __global const io_t *k, __global co
 #else
     const float q_mul = scale * LOG2E;
 #endif
-    const long q_row = (long)(row0 + (valid ? qi : n_rows - 1)) * q_stride + (long)h * HEAD_DIM;
-    float qs[HEAD_DIM];
-    VT acc[N_VEC];
+    const long q_row = (long)(row0 + (valid ? qi : n_rows - 1)) * q_stride + (long)h0 * HEAD_DIM;
+    float qs[RPI * HEAD_DIM];
+    VT acc[RPI * N_VEC];
+    for (int c = 0; c < RPI * N_VEC; c++)
+        acc[c] = (VT)(0.0f);
 #if HAS_ROPE
     /* StreamingLLM positions inside the cache: sinks keep their own, the window
        follows them in age order, so the query sits at i - evicted(i) for sink
@@ -919,20 +946,22 @@ __kernel void attend(__global const io_t *q, __global const io_t *k, __global co
        ran this part twice for one work-item (4+ query heads per kv head, one
        query row per group), which must then give the same result again. */
     const int rope_base = max(0, i_first + 1 - n_sink - span);
-    float q_plain[HEAD_DIM], qs_sink[HEAD_DIM];
-    for (int c = 0; c < N_VEC; c++) {
-        VSTORE_F(LOAD_IO(c, q + q_row) * q_mul, c, q_plain);
-        acc[c] = (VT)(0.0f);
+    float q_plain[HEAD_DIM], qs_sink[RPI * HEAD_DIM];
+    for (int r = 0; r < RPI; r++) {
+        for (int c = 0; c < N_VEC; c++)
+            VSTORE_F(LOAD_IO(c, q + q_row + r * HEAD_DIM) * q_mul, c, q_plain);
+        rope_row(q_plain, qs + r * HEAD_DIM, i - rope_base, inv_freq);
+        rope_row(q_plain, qs_sink + r * HEAD_DIM, i - max(0, i + 1 - n_sink - span), inv_freq);
     }
-    rope_row(q_plain, qs, i - rope_base, inv_freq);
-    rope_row(q_plain, qs_sink, i - max(0, i + 1 - n_sink - span), inv_freq);
 #else
-    for (int c = 0; c < N_VEC; c++) {
+    for (int c = 0; c < RPI * N_VEC; c++)
         VSTORE_F(LOAD_IO(c, q + q_row) * q_mul, c, qs);
-        acc[c] = (VT)(0.0f);
-    }
 #endif
-    float m = NEG_BIG, l = 0.0f;
+    float m[RPI], l[RPI];
+    for (int r = 0; r < RPI; r++) {
+        m[r] = NEG_BIG;
+        l[r] = 0.0f;
+    }
 
     /* K tile transposed ([HEAD_DIM][BLOCK_N]) when many rows share it, so scores
        of VEC keys come from one vector multiply-add per head_dim element with no
@@ -976,12 +1005,14 @@ __kernel void attend(__global const io_t *q, __global const io_t *k, __global co
         turn_staged_keys(k_tile, j0, jn, key_shift, lid, WG_SIZE, inv_freq);
         barrier(CLK_LOCAL_MEM_FENCE);
 #endif
-        VT sc[BLOCK_N / VEC];
-        score_row_tile(qp, &K, sc);
-        float p[BLOCK_N];
-        const float alpha = softmax_step(sc, p, interior, i, j0, jn, n_sink, win_left, win_right,
-                                         dil, causal, softcap, &m, &l);
-        accumulate_pv_row(p, alpha, &V, jn, acc);
+        VT sc[RPI * KEY_VECS];
+        score_rows_tile(qp, &K, sc);
+        float p[RPI * BLOCK_N], alpha[RPI];
+        for (int r = 0; r < RPI; r++)
+            alpha[r] = softmax_step(sc + r * KEY_VECS, p + r * BLOCK_N, interior, i, j0, jn,
+                                    n_sink, win_left, win_right, dil, causal, softcap, m + r,
+                                    l + r);
+        accumulate_pv_rows(p, alpha, &V, jn, acc);
         /* the tile is overwritten next */
         barrier(CLK_LOCAL_MEM_FENCE);
     }
@@ -989,9 +1020,12 @@ __kernel void attend(__global const io_t *q, __global const io_t *k, __global co
     if (!valid)
         return;
     const long prow = (long)b * rows_cap + qi; /* launch-local row */
-    write_row(m, l, acc, n_split,
-              partial + ((prow * n_heads + h) * n_split + split) * (2 + HEAD_DIM), sink_logits, h,
-              out + ((long)row0 + qi) * out_stride + (long)h * HEAD_DIM);
+    for (int r = 0; r < RPI; r++) {
+        const int h = h0 + r;
+        write_row(m[r], l[r], acc + r * N_VEC, n_split,
+                  partial + ((prow * n_heads + h) * n_split + split) * (2 + HEAD_DIM), sink_logits,
+                  h, out + ((long)row0 + qi) * out_stride + (long)h * HEAD_DIM);
+    }
 }
 
 #endif /* !TILED && DECODE_GH == 0 */

@@ -40,6 +40,9 @@ static void probe_one(cl_platform_id p, cl_device_id d, swacl_caps *c)
     cl_uint u = 0;
     clGetDeviceInfo(d, CL_DEVICE_MAX_COMPUTE_UNITS, sizeof u, &u, NULL);
     c->compute_units = (int)u;
+    u = 0;
+    clGetDeviceInfo(d, CL_DEVICE_NATIVE_VECTOR_WIDTH_FLOAT, sizeof u, &u, NULL);
+    c->vec_width = (int)u;
     size_t wg = 0;
     clGetDeviceInfo(d, CL_DEVICE_MAX_WORK_GROUP_SIZE, sizeof wg, &wg, NULL);
     c->max_wg_size = (int)(wg > 65536 ? 65536 : wg);

@@ -69,6 +69,7 @@ typedef struct swacl_caps {
     char device_version[128], driver_version[128];
     int has_fp16, has_fp64, has_fma, has_subgroups, local_mem_is_global;
     int compute_units, max_wg_size;
+    int vec_width; /* CL_DEVICE_NATIVE_VECTOR_WIDTH_FLOAT: floats per SIMD register */
     uint64_t local_mem, global_mem, max_alloc;
 } swacl_caps;
 
@@ -90,6 +91,8 @@ typedef struct swacl_params {
     int block_m;       /* rows per work-group: queries per head (attend), or
                           (query, head) pairs (attend_tiled) */
     int block_n;       /* keys per tile */
+    int rows_per_item; /* attend: query heads per work-item (1, 2 or 4), shrunk to
+                          divide G; every K/V load then serves that many rows */
     int wg_m, wg_n;    /* attend_tiled: work-items along rows and along keys/columns */
     int decode_wg;     /* attend_tiled with fewer rows than wg_m (decode): work-items per
                           work-group, moved to keys; 0 = wg_m x wg_n */

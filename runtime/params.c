@@ -36,7 +36,8 @@ typedef struct params_row {
  * (docs/devices/nvidia-h200.md); the others are not yet timed on a GPU. */
 #define CPU_SET(set_name)                                                                      \
     {                                                                                          \
-        .name = set_name, .block_m = 32, .block_n = 32, .contiguous = 1, .vec = 16,            \
+        .name = set_name, .block_m = 32, .block_n = 32, .rows_per_item = 4, .contiguous = 1,   \
+        .vec = 16,                                                                             \
         .poly_exp2 = 1, .transpose_rows = 16, .direct_kv = 1, .decode_keys_per_split = 512,    \
         .max_chunk = 1024, .stream_decode = 1, .decode_block_n = 16                            \
     }
@@ -89,6 +90,8 @@ static void apply_key(swacl_params *p, const char *key, long val)
         p->block_m = v;
     else if (!strcmp(key, "block_n") && v >= 1)
         p->block_n = v;
+    else if (!strcmp(key, "rows_per_item") && (v == 1 || v == 2 || v == 4))
+        p->rows_per_item = v;
     else if (!strcmp(key, "contiguous"))
         p->contiguous = v != 0;
     else if (!strcmp(key, "vec") && (v == 4 || v == 8 || v == 16))
@@ -200,10 +203,11 @@ void swacl_params_describe(const swacl_params *p, char *buf, size_t n)
                  p->native_trig, p->vec, p->decode_keys_per_split, p->max_chunk);
     else
         snprintf(buf, n,
-                 "tiled=0 block_m=%d block_n=%d contiguous=%d vec=%d poly_exp2=%d "
-                 "transpose_rows=%d direct_kv=%d split_keys=%d max_chunk=%d stream_decode=%d "
-                 "decode_block_n=%d",
-                 p->block_m, p->block_n, p->contiguous, p->vec, p->poly_exp2, p->transpose_rows,
+                 "tiled=0 block_m=%d block_n=%d rows_per_item=%d contiguous=%d vec=%d "
+                 "poly_exp2=%d transpose_rows=%d direct_kv=%d split_keys=%d max_chunk=%d "
+                 "stream_decode=%d decode_block_n=%d",
+                 p->block_m, p->block_n, p->rows_per_item, p->contiguous, p->vec, p->poly_exp2,
+                 p->transpose_rows,
                  p->direct_kv, p->decode_keys_per_split, p->max_chunk, p->stream_decode,
                  p->decode_block_n);
 }

@@ -162,10 +162,15 @@ static swacl_status plan_rows(const swacl_caps *caps, const swacl_params *p,
 
     const int decode_gh = stream ? (group < 8 ? group : 8) : 0;
     const int n_hchunks = stream ? (group + decode_gh - 1) / decode_gh : 1;
+    /* query heads per work-item: the set's value, halved until it divides G */
+    int rpi = stream || p->rows_per_item < 1 ? 1 : p->rows_per_item;
+    while (group % rpi)
+        rpi /= 2;
+    const int items_g = group / rpi; /* work-items per query in a work-group */
     int block_m = stream ? 1 : p->block_m < sh->n_rows ? p->block_m : next_pow2(sh->n_rows);
-    while (!stream && block_m > 1 && block_m * group > caps->max_wg_size)
+    while (!stream && block_m > 1 && block_m * items_g > caps->max_wg_size)
         block_m /= 2;
-    if (!stream && block_m * group > caps->max_wg_size) {
+    if (!stream && block_m * items_g > caps->max_wg_size) {
         snprintf(msg, n, "%d query heads per kv head exceed the device's work-group size (%d)",
                  group, caps->max_wg_size);
         return SWACL_ERR_UNSUPPORTED;
@@ -176,9 +181,9 @@ static swacl_status plan_rows(const swacl_caps *caps, const swacl_params *p,
     const int transposed = !stream && block_m * group >= p->transpose_rows;
     const int direct_kv = !stream && !transposed && !sh->rope && p->direct_kv;
     snprintf(tiles, tiles_size,
-             "-DBLOCK_M=%d -DBLOCK_N=%d -DCONTIGUOUS=%d -DK_TRANSPOSED=%d -DDIRECT_KV=%d "
-             "-DDECODE_GH=%d",
-             block_m, block_n, !stream && p->contiguous, transposed, direct_kv, decode_gh);
+             "-DBLOCK_M=%d -DBLOCK_N=%d -DROWS_PER_ITEM=%d -DCONTIGUOUS=%d -DK_TRANSPOSED=%d "
+             "-DDIRECT_KV=%d -DDECODE_GH=%d",
+             block_m, block_n, rpi, !stream && p->contiguous, transposed, direct_kv, decode_gh);
     pl->kernel = stream ? "attend_decode" : "attend";
     pl->block_m = block_m;
     pl->block_n = block_n;
@@ -194,10 +199,10 @@ static swacl_status plan_rows(const swacl_caps *caps, const swacl_params *p,
         pl->global[2] = (size_t)sh->n_batch;
     } else {
         pl->local[0] = (size_t)block_m;
-        pl->local[1] = (size_t)group;
+        pl->local[1] = (size_t)items_g;
         pl->local[2] = 1;
         pl->global[0] = (size_t)n_qblocks * block_m;
-        pl->global[1] = (size_t)sh->n_heads;
+        pl->global[1] = (size_t)sh->n_heads / rpi;
         pl->global[2] = (size_t)sh->n_batch * pl->n_split;
     }
     return SWACL_OK;
@@ -211,7 +216,15 @@ swacl_status swacl_plan_attend(const swacl_caps *caps, const swacl_params *p,
     msg[0] = 0;
     pl->vec = swacl_vec_width(p, sh->head_dim, sh->rope);
     /* CPUs keep their streaming decode kernel even in a tiled set */
-    const int tiled = p->tiled && !(sh->n_rows == 1 && p->stream_decode);
+    const int stream = sh->n_rows == 1 && p->stream_decode;
+    const int tiled = p->tiled && !stream;
+    /* attend's register blocks are counted in vectors, so on CPUs a vector is
+       one SIMD register: with AVX2 (8 floats) 16-wide vectors spilled and ran
+       Mistral-shape prefill at half the speed. attend_decode keeps the set's
+       width (on the same CPU, 8 made fp16-cache decode 1.3x slower). */
+    if (!tiled && !stream && caps->type == SWACL_DEV_CPU && caps->vec_width >= 4)
+        while (pl->vec > caps->vec_width)
+            pl->vec /= 2;
     char tiles[256], base[256];
     const swacl_status s = tiled ? plan_tiled(caps, p, sh, pl, tiles, sizeof tiles, msg, n)
                                  : plan_rows(caps, p, sh, pl, tiles, sizeof tiles, msg, n);
@@ -250,7 +263,7 @@ int swacl_nominal_caps(const char *set, swacl_caps *c)
                           .local_mem = 64 << 10, .has_fma = 1, .has_fp16 = 1};
         snprintf(c->vendor, sizeof c->vendor, "Intel(R) Corporation");
     } else if (!strcmp(set, "cpu") || !strcmp(set, "generic")) {
-        *c = (swacl_caps){.type = SWACL_DEV_CPU, .compute_units = 8, .max_wg_size = 4096,
+        *c = (swacl_caps){.type = SWACL_DEV_CPU, .compute_units = 8, .max_wg_size = 4096, .vec_width = 8,
                           .local_mem = 2 << 20, .has_fma = 1};
     } else {
         return 0;

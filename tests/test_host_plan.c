@@ -224,6 +224,38 @@ static void cpu_sets_keep_their_kernels(void **state)
     assert_int_equal(opt_int(pl.options, "CONTIGUOUS"), 1);
 }
 
+/* attend's work-items take rows_per_item query heads, shrunk to divide G; the
+   work-group and grid shrink with them, and vectors are the CPU's SIMD width */
+static void cpu_rows_per_item_divide_the_group(void **state)
+{
+    (void)state;
+    swacl_caps c = caps_of("cpu");
+    const swacl_params *p = swacl_params_named("cpu");
+    static const struct {
+        int heads, kv, rpi;
+    } cases[] = {{32, 8, 4}, {8, 1, 4}, {6, 1, 2}, {12, 4, 1}, {4, 4, 1}, {16, 2, 4}};
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        const swacl_attend_shape sh = shape(cases[i].heads, cases[i].kv, 128, 512, 2);
+        const swacl_attend_plan pl = plan_ok(&c, p, &sh);
+        const int g = cases[i].heads / cases[i].kv;
+        assert_string_equal(pl.kernel, "attend");
+        assert_int_equal(opt_int(pl.options, "ROWS_PER_ITEM"), cases[i].rpi);
+        assert_int_equal(pl.local[1], (size_t)(g / cases[i].rpi));
+        assert_int_equal(pl.global[1], (size_t)(cases[i].heads / cases[i].rpi));
+        assert_int_equal(pl.global[0] % pl.local[0], 0);
+        assert_int_equal(opt_int(pl.options, "VEC"), c.vec_width);
+    }
+    /* AVX-512 takes 16-wide vectors; decode keeps the set's width whatever the SIMD */
+    c.vec_width = 16;
+    swacl_attend_shape sh = shape(32, 8, 128, 512, 1);
+    assert_int_equal(opt_int(plan_ok(&c, p, &sh).options, "VEC"), 16);
+    c.vec_width = 4;
+    assert_int_equal(opt_int(plan_ok(&c, p, &sh).options, "VEC"), 4);
+    sh = shape(32, 8, 128, 1, 1);
+    assert_int_equal(opt_int(plan_ok(&c, p, &sh).options, "VEC"), p->vec);
+    assert_int_equal(opt_int(plan_ok(&c, p, &sh).options, "ROWS_PER_ITEM"), 1);
+}
+
 static void too_little_local_memory_is_unsupported(void **state)
 {
     (void)state;
@@ -290,6 +322,7 @@ int main(void)
         cmocka_unit_test(tiled_prefill_of_mistral_on_nvidia),
         cmocka_unit_test(decode_splits_fill_the_device_then_shrink),
         cmocka_unit_test(cpu_sets_keep_their_kernels),
+        cmocka_unit_test(cpu_rows_per_item_divide_the_group),
         cmocka_unit_test(too_little_local_memory_is_unsupported),
         cmocka_unit_test(variants_cover_head_dims_dtypes_and_features),
     };
