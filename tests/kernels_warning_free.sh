@@ -58,7 +58,9 @@ if [ -n "$prof_dir" ]; then
     for head_dim in 32 40 64 128 256; do
         compile baselines.cl "$prof_dir/baselines.cl" -DHEAD_DIM=$head_dim -DWG_SIZE=64
     done
-    compile limits.cl "$prof_dir/limits.cl"
+    for fma_w in 4 8 16; do
+        compile limits.cl "$prof_dir/limits.cl" -DFMA_W=$fma_w
+    done
 fi
 echo "$n kernel variants compiled"
 exit $fail

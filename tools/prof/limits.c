@@ -19,7 +19,7 @@ struct prof_kernel_source {
 extern const struct prof_kernel_source prof_kernel_sources[];
 
 #define FMA_ITERS 2048
-#define FMA_FLOPS_PER_ITER (8 * 4 * 2) /* chains x lanes x (multiply + add) */
+#define FMA_CHAINS 8 /* independent chains per work-item in fma_rate */
 
 int bench_device_open(const char *selector, bench_device *dev, char *err, size_t err_size)
 {
@@ -262,7 +262,13 @@ void limits_run(bench_device *dev, const bench_opts *opts)
     void *host = NULL;
     char reason[1024];
 
-    if (!(prog = bench_build_program(dev, "limits.cl", "", reason, sizeof reason))) {
+    /* fma_rate's vectors: the device's native float width, at least 4 (8 with AVX2) */
+    cl_uint fma_w = 0;
+    clGetDeviceInfo(dev->id, CL_DEVICE_NATIVE_VECTOR_WIDTH_FLOAT, sizeof fma_w, &fma_w, NULL);
+    fma_w = fma_w >= 16 ? 16 : fma_w >= 8 ? 8 : 4;
+    char fma_opt[32];
+    snprintf(fma_opt, sizeof fma_opt, "-DFMA_W=%u", fma_w);
+    if (!(prog = bench_build_program(dev, "limits.cl", fma_opt, reason, sizeof reason))) {
         fail_row(dev, "read_bw", "GB/s", PROF_ERROR, reason);
         goto gemm;
     }
@@ -328,7 +334,7 @@ void limits_run(bench_device *dev, const bench_opts *opts)
     job.global = fma_items;
     job.local = fma_local <= (size_t)dev->info.max_work_group_size ? fma_local : 0;
     dev->fma_gflops = limit_row(dev, opts, "fma", "GFLOP/s",
-                                (double)fma_items * FMA_ITERS * FMA_FLOPS_PER_ITER, &job);
+                                (double)fma_items * FMA_ITERS * FMA_CHAINS * fma_w * 2.0, &job);
 
     /* host transfers from ordinary (pageable) memory: what an engine's buffers are */
     size_t xfer = (size_t)(opts->quick ? 32 : 128) << 20;
