@@ -85,23 +85,33 @@
  * even while every key so far was masked */
 #define NEG_BIG (-3.0e38f)
 
-/* one segment of keys [j_begin, j_end) from one source */
+/* one segment of keys j_begin, j_begin + stride, ... below j_end, from one source
+   (stride > 1: a dilated band, only the keys its queries' residue sees) */
 typedef struct segment {
     int j_begin, j_end;
     int from_ring;
     int all_visible; /* pinned sinks before the band: every query of the group sees them */
     int sink_keys;   /* keys below n_sink (their RoPE position is their own) */
+    int stride;
 } segment;
 
-/* appends [a, b) split at the chunk start pos0 (ring before, fresh after) */
-static inline int add_segments(segment *seg, int n, int a, int b, int pos0, int all_visible,
-                        int sink_keys)
+/* the first x' >= x with x' % stride == res */
+static inline int align_up(int x, int stride, int res)
 {
-    const int cut = clamp(pos0, a, max(a, b));
-    if (cut > a)
-        seg[n++] = (segment){a, cut, 1, all_visible, sink_keys};
+    return x + ((res - x) % stride + stride) % stride;
+}
+
+/* appends the keys of [a, b) congruent to res modulo stride, split at the chunk
+   start pos0 (ring before, fresh after) */
+static inline int add_segments(segment *seg, int n, int a, int b, int pos0, int all_visible,
+                               int sink_keys, int stride, int res)
+{
+    a = align_up(a, stride, res);
+    const int cut = align_up(clamp(pos0, a, max(a, b)), stride, res);
+    if (min(cut, b) > a)
+        seg[n++] = (segment){a, min(cut, b), 1, all_visible, sink_keys, stride};
     if (b > cut)
-        seg[n++] = (segment){cut, b, 0, all_visible, sink_keys};
+        seg[n++] = (segment){cut, b, 0, all_visible, sink_keys, stride};
     return n;
 }
 
@@ -173,19 +183,30 @@ static inline int range_tile(const key_ranges *r, int t, int *j0, int *range)
 }
 
 /* The key ranges of queries [i_first, i_last] as segments, each range split at
-   the chunk start pos0 (ring before, fresh after). At most 8. */
+   the chunk start pos0 (ring before, fresh after). At most 8. Dilated, the
+   queries share one residue modulo dil (the CPU kernels group them so), and the
+   band's own keys are those of that residue: W keys per query, not W * dil. */
 static inline int band_segments(segment *seg, int i_first, int i_last, int key_end, int pos0,
-                                int n_sink, int win_left, int win_right, int causal)
+                                int n_sink, int win_left, int win_right, int causal, int dil)
 {
     const key_ranges r =
         band_ranges(i_first, i_last, key_end, n_sink, win_left, win_right, causal);
-    int n = add_segments(seg, 0, r.lo0, r.hi0, pos0, 1, 1);
-    n = add_segments(seg, n, r.lo1, r.hi1, pos0, 0, 1);
-    n = add_segments(seg, n, r.lo2, r.hi2, pos0, 0, 0);
-    return add_segments(seg, n, r.lo3, r.hi3, pos0, 1, 1);
+#if HAS_DILATION
+    const int band_stride = dil;
+#else
+    const int band_stride = 1;
+#endif
+    int n = add_segments(seg, 0, r.lo0, r.hi0, pos0, 1, 1, 1, 0);
+    n = add_segments(seg, n, r.lo1, r.hi1, pos0, 0, 1, 1, 0);
+    n = add_segments(seg, n, r.lo2, r.hi2, pos0, 0, 0, band_stride, i_first % band_stride);
+    return add_segments(seg, n, r.lo3, r.hi3, pos0, 1, 1, 1, 0);
 }
 
-static inline int segment_tiles(const segment *s) { return (s->j_end - s->j_begin + BLOCK_N - 1) / BLOCK_N; }
+static inline int segment_tiles(const segment *s)
+{
+    const int keys = (s->j_end - s->j_begin + s->stride - 1) / s->stride;
+    return (keys + BLOCK_N - 1) / BLOCK_N;
+}
 
 /* tiles [t_begin, t_end) of the segments that flash-decoding split `split` of
    n_split takes (contiguous, so each split streams its own range) */
@@ -208,21 +229,19 @@ static inline int seek_tile(const segment *seg, int t, int *s, int *tile0, int *
         *tile0 += segment_tiles(&seg[*s]);
         (*s)++;
     }
-    *j0 = seg[*s].j_begin + (t - *tile0) * BLOCK_N;
-    return min(BLOCK_N, seg[*s].j_end - *j0);
+    const int stride = seg[*s].stride;
+    *j0 = seg[*s].j_begin + (t - *tile0) * BLOCK_N * stride;
+    return min(BLOCK_N, (seg[*s].j_end - *j0 + stride - 1) / stride);
 }
 
-/* a full tile that queries [i_first, i_last] all see whole needs no mask
-   (dilated bands always do) */
+/* a full tile that queries [i_first, i_last] all see whole needs no mask (a
+   segment's keys have the residue of its queries, and sinks ignore dilation) */
 static inline int tile_interior(const segment *seg, int j0, int jn, int i_first, int i_last,
-                         int win_left, int win_right)
+                                int win_left, int win_right)
 {
-#if HAS_DILATION
-    return jn == BLOCK_N && seg->all_visible;
-#else
-    return jn == BLOCK_N && (seg->all_visible || (j0 >= i_last - win_left &&
-                                                  j0 + BLOCK_N - 1 <= i_first + win_right));
-#endif
+    return jn == BLOCK_N &&
+           (seg->all_visible || (j0 >= i_last - win_left &&
+                                 j0 + (BLOCK_N - 1) * seg->stride <= i_first + win_right));
 }
 
 /* One online-softmax step of a query row over a tile: its BLOCK_N scores sc (base
@@ -230,9 +249,9 @@ static inline int tile_interior(const segment *seg, int j0, int jn, int i_first,
  * interior, their max is folded into *m and their weights' sum into *l, and the
  * weights are left in p. Returns alpha, the factor the row's earlier accumulation
  * takes. */
-static inline float softmax_step(VT *sc, float *p, int interior, int i, int j0, int jn, int n_sink,
-                          int win_left, int win_right, int dil, int causal, float softcap,
-                          float *m, float *l)
+static inline float softmax_step(VT *sc, float *p, int interior, int i, int j0, int stride,
+                                int jn, int n_sink, int win_left, int win_right, int dil,
+                                int causal, float softcap, float *m, float *l)
 {
 #if HAS_SOFTCAP
     for (int c = 0; c < BLOCK_N / VEC; c++)
@@ -242,7 +261,8 @@ static inline float softmax_step(VT *sc, float *p, int interior, int i, int j0, 
         for (int c = 0; c < BLOCK_N / VEC; c++)
             VSTORE_F(sc[c], c, p);
         for (int jj = 0; jj < BLOCK_N; jj++)
-            if (jj >= jn || !band_visible(i, j0 + jj, n_sink, win_left, win_right, dil, causal))
+            if (jj >= jn ||
+                !band_visible(i, j0 + jj * stride, n_sink, win_left, win_right, dil, causal))
                 p[jj] = -INFINITY;
         for (int c = 0; c < BLOCK_N / VEC; c++)
             sc[c] = VLOAD_F(c, p);
@@ -287,29 +307,30 @@ static inline void write_row(float m, float l, const VT *acc, int n_split, __glo
         STORE_IO(acc[c] * inv, c, o);
 }
 
-/* Where a tile's keys live: key jj of the tile starting at position j0 is at
- * element offset base + jj * step, less wrap once jj >= wrap_at. Ring tiles
- * never straddle n_sink and cover fewer than span positions (the ring part of
- * a band is under W*D keys), so they wrap at most once: one modulo per tile
- * instead of one per key. */
+/* Where a tile's keys live: key jj of the tile starting at position j0 (keys
+ * stride positions apart) is at element offset base + jj * step, less wrap once
+ * jj >= wrap_at. Ring tiles never straddle n_sink and cover fewer than span
+ * positions (the ring part of a band is under W*D keys), so they wrap at most
+ * once: one modulo per tile instead of one per key. */
 typedef struct tile_addr {
     long base, step, wrap;
     int wrap_at;
 } tile_addr;
 
-static inline tile_addr tile_address(int j0, int from_ring, int pos0, int row0, int ring_seq,
-                              int n_sink, int span, int n_kv_heads, int kvh, int kv_stride)
+static inline tile_addr tile_address(int j0, int stride, int from_ring, int pos0, int row0,
+                                     int ring_seq, int n_sink, int span, int n_kv_heads, int kvh,
+                                     int kv_stride)
 {
     tile_addr a;
     if (from_ring) {
         const int s0 = ring_slot(j0, n_sink, span);
         a.base = ring_row(ring_seq, kvh, s0, n_kv_heads, n_sink + span) * HEAD_DIM;
-        a.step = HEAD_DIM;
+        a.step = (long)stride * HEAD_DIM;
         a.wrap = (long)span * HEAD_DIM;
-        a.wrap_at = j0 < n_sink ? BLOCK_N : n_sink + span - s0;
+        a.wrap_at = j0 < n_sink ? BLOCK_N : (n_sink + span - s0 + stride - 1) / stride;
     } else {
         a.base = (long)(row0 + (j0 - pos0)) * kv_stride + (long)kvh * HEAD_DIM;
-        a.step = kv_stride;
+        a.step = (long)stride * kv_stride;
         a.wrap = 0;
         a.wrap_at = BLOCK_N;
     }
@@ -593,9 +614,9 @@ __kernel void attend_tiled(__global const io_t *q, __global const io_t *k, __glo
 #endif
         const int ring_keys = clamp(pos0 - j0, 0, jn);
         const tile_addr ring_at =
-            tile_address(j0, 1, pos0, row0, ring_seq, n_sink, span, n_kv_heads, kvh, kv_stride);
+            tile_address(j0, 1, 1, pos0, row0, ring_seq, n_sink, span, n_kv_heads, kvh, kv_stride);
         const tile_addr fresh_at =
-            tile_address(j0, 0, pos0, row0, ring_seq, n_sink, span, n_kv_heads, kvh, kv_stride);
+            tile_address(j0, 1, 0, pos0, row0, ring_seq, n_sink, span, n_kv_heads, kvh, kv_stride);
         /* the previous tile's V and P are no longer read */
         barrier(CLK_LOCAL_MEM_FENCE);
 #if HAS_ROPE
@@ -767,11 +788,12 @@ static inline void stage_rows_tile(__local float *k_tile, __local float *v_tile,
 #if HAS_ROPE
 /* turns the staged keys (cached unrotated) to their positions j - key_shift;
    one work-item per key, pairs (d, d + HEAD_DIM/2) */
-static inline void turn_staged_keys(__local float *k_tile, int j0, int jn, int key_shift,
-                                    int lid, int wg_size, __global const float *inv_freq)
+static inline void turn_staged_keys(__local float *k_tile, int j0, int stride, int jn,
+                                    int key_shift, int lid, int wg_size,
+                                    __global const float *inv_freq)
 {
     for (int jj = lid; jj < jn; jj += wg_size) {
-        const float pos = (float)(j0 + jj - key_shift);
+        const float pos = (float)(j0 + jj * stride - key_shift);
         for (int d = 0; d < HEAD_DIM / 2; d++) {
             float cs, sn;
             rope_angle(pos, inv_freq[d], &cs, &sn);
@@ -908,21 +930,40 @@ __kernel void attend(__global const io_t *q, __global const io_t *k, __global co
                      __global const float *inv_freq, /* HAS_ROPE: HEAD_DIM/2 frequencies */
                      VIEW_ARGS)
 {
-    const int qi = get_global_id(0);
     const int h0 = get_global_id(1) * RPI; /* the item's first query head */
     const int kvh = get_group_id(1);
     ENTRY_OF_GROUP();
-    if ((int)get_group_id(0) * BLOCK_M >= n_rows)
+    /* The group's queries: BLOCK_M consecutive rows, or, dilated, BLOCK_M rows of
+       one residue modulo dil (rows res, res + dil, ...), whose bands share their
+       keys: dil residues x per_res blocks each along dimension 0. Rows past the
+       entry's repeat its last row of the group's residue and write nothing. */
+#if HAS_DILATION
+    const int per_res = ((rows_cap + dil - 1) / dil + BLOCK_M - 1) / BLOCK_M;
+    const int res = get_group_id(0) / per_res;
+    const int t0 = (get_group_id(0) % per_res) * BLOCK_M;
+    const int n_res = n_rows > res ? (n_rows - res + dil - 1) / dil : 0;
+    if (t0 >= n_res)
         return; /* a whole work-group past a shorter entry's rows */
-    const int valid = qi < n_rows;
-    const int i = pos0 + (valid ? qi : n_rows - 1);
-
-    /* the group's queries and the segments of keys their band can reach */
-    const int i_first = pos0 + (int)get_group_id(0) * BLOCK_M;
+    const int tr = t0 + get_local_id(0); /* the item's row among its residue's */
+    const int valid = tr < n_res;
+    const int qi = res + dil * (valid ? tr : n_res - 1);
+    const int i_first = pos0 + res + dil * t0;
+    const int i_last = pos0 + res + dil * (min(t0 + BLOCK_M, n_res) - 1);
+#else
+    const int g0 = get_group_id(0) * BLOCK_M;
+    if (g0 >= n_rows)
+        return; /* a whole work-group past a shorter entry's rows */
+    const int valid = g0 + (int)get_local_id(0) < n_rows;
+    const int qi = valid ? g0 + get_local_id(0) : n_rows - 1;
+    const int i_first = pos0 + g0;
     const int i_last = min(i_first + BLOCK_M, pos0 + n_rows) - 1;
+#endif
+    const int i = pos0 + qi;
+
+    /* the segments of keys the group's band can reach */
     segment seg[8];
     const int n_seg = band_segments(seg, i_first, i_last, pos0 + n_rows, pos0, n_sink, win_left,
-                                    win_right, causal);
+                                    win_right, causal, dil);
     int t_begin, t_end;
     split_tiles(seg, n_seg, split, n_split, &t_begin, &t_end);
 
@@ -933,7 +974,7 @@ __kernel void attend(__global const io_t *q, __global const io_t *k, __global co
 #else
     const float q_mul = scale * LOG2E;
 #endif
-    const long q_row = (long)(row0 + (valid ? qi : n_rows - 1)) * q_stride + (long)h0 * HEAD_DIM;
+    const long q_row = (long)(row0 + qi) * q_stride + (long)h0 * HEAD_DIM;
     float qs[RPI * HEAD_DIM];
     VT acc[RPI * N_VEC];
     for (int c = 0; c < RPI * N_VEC; c++)
@@ -988,8 +1029,9 @@ __kernel void attend(__global const io_t *q, __global const io_t *k, __global co
 #endif
         const int interior = tile_interior(&seg[s], j0, jn, i_first, i_last, win_left, win_right);
 
-        const tile_addr ta = tile_address(j0, from_ring, pos0, row0, ring_seq, n_sink, span,
-                                          n_kv_heads, kvh, kv_stride);
+        const int stride = seg[s].stride;
+        const tile_addr ta = tile_address(j0, stride, from_ring, pos0, row0, ring_seq, n_sink,
+                                          span, n_kv_heads, kvh, kv_stride);
 #if DIRECT_KV
         /* row offsets of the tile's keys; keys past jn repeat the first (their
            weight is zero, so any finite row will do) */
@@ -1003,15 +1045,15 @@ __kernel void attend(__global const io_t *q, __global const io_t *k, __global co
         const rows_src K = {k_tile, ring_k, k, 0, 0}, V = {v_tile, ring_v, v, 0, 0};
 #endif
 #if HAS_ROPE
-        turn_staged_keys(k_tile, j0, jn, key_shift, lid, WG_SIZE, inv_freq);
+        turn_staged_keys(k_tile, j0, stride, jn, key_shift, lid, WG_SIZE, inv_freq);
         barrier(CLK_LOCAL_MEM_FENCE);
 #endif
         VT sc[RPI * KEY_VECS];
         score_rows_tile(qp, &K, sc);
         float p[RPI * BLOCK_N], alpha[RPI];
         for (int r = 0; r < RPI; r++)
-            alpha[r] = softmax_step(sc + r * KEY_VECS, p + r * BLOCK_N, interior, i, j0, jn,
-                                    n_sink, win_left, win_right, dil, causal, softcap, m + r,
+            alpha[r] = softmax_step(sc + r * KEY_VECS, p + r * BLOCK_N, interior, i, j0, stride,
+                                    jn, n_sink, win_left, win_right, dil, causal, softcap, m + r,
                                     l + r);
         accumulate_pv_rows(p, alpha, &V, jn, acc);
         /* the tile is overwritten next */
@@ -1103,7 +1145,7 @@ __kernel void attend_decode(__global const io_t *q, __global const io_t *k,
     }
 
     segment seg[8];
-    const int n_seg = band_segments(seg, i, i, i + 1, i, n_sink, win_left, win_right, causal);
+    const int n_seg = band_segments(seg, i, i, i + 1, i, n_sink, win_left, win_right, causal, dil);
     int t_begin, t_end;
     split_tiles(seg, n_seg, split, n_split, &t_begin, &t_end);
 
@@ -1144,7 +1186,8 @@ __kernel void attend_decode(__global const io_t *q, __global const io_t *k,
         int j0;
         const int jn = seek_tile(seg, t, &s, &seg_tile0, &j0);
         const int from_ring = seg[s].from_ring;
-        const tile_addr ta = tile_address(j0, from_ring, i, row0, ring_seq, n_sink, span,
+        const int stride = seg[s].stride;
+        const tile_addr ta = tile_address(j0, stride, from_ring, i, row0, ring_seq, n_sink, span,
                                           n_kv_heads, kvh, kv_stride);
         /* scores past jn are masked later; give them a value until then */
         for (int g = 0; g < DECODE_GH; g++)
@@ -1164,8 +1207,8 @@ __kernel void attend_decode(__global const io_t *q, __global const io_t *k,
 #if HAS_ROPE
             {
                 const int shift = seg[s].sink_keys ? 0 : rope_base;
-                turn_row(k0, j0 + jj - shift, inv_freq);
-                turn_row(k1, j0 + jj + 1 - shift, inv_freq);
+                turn_row(k0, j0 + jj * stride - shift, inv_freq);
+                turn_row(k1, j0 + (jj + 1) * stride - shift, inv_freq);
             }
 #endif
             VT a0[DECODE_GH], a1[DECODE_GH];
@@ -1192,8 +1235,9 @@ __kernel void attend_decode(__global const io_t *q, __global const io_t *k,
             VT sv[BLOCK_N / VEC];
             for (int c = 0; c < BLOCK_N / VEC; c++)
                 sv[c] = VLOAD_F(c, sc[g]);
-            const float alpha = softmax_step(sv, sc[g], interior, i, j0, jn, n_sink, win_left,
-                                             win_right, dil, causal, softcap, &m[g], &l[g]);
+            const float alpha = softmax_step(sv, sc[g], interior, i, j0, stride, jn, n_sink,
+                                             win_left, win_right, dil, causal, softcap, &m[g],
+                                             &l[g]);
             /* weighted values into registers, key by key */
             VT o[N_VEC];
 #pragma unroll

@@ -103,7 +103,7 @@ swacl_status swacl_attend(swacl_context *ctx, const swacl_attend_job *job, int *
         .n_heads = cfg->n_heads, .n_kv_heads = cfg->n_kv_heads, .head_dim = hd,
         .n_rows = job->n_rows, .n_batch = job->n_batch, .reach = reach,
         .rope = job->inv_freq != NULL, .softcap = cfg->softcap > 0.0f,
-        .sink_logits = job->sink_logits != NULL, .dilated = band.dil > 1,
+        .sink_logits = job->sink_logits != NULL, .dilated = band.dil > 1, .dil = band.dil,
         .has_ring = job->ring_k != NULL, .io = cfg->dtype, .kv = cfg->kv_dtype};
     swacl_attend_plan plan;
     char msg[256];

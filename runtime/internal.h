@@ -217,6 +217,7 @@ typedef struct swacl_attend_shape {
     int n_batch;       /* batch entries */
     long reach;        /* keys one query's band can reach (sizes decode splits) */
     int rope, softcap, sink_logits, dilated, has_ring;
+    int dil;           /* dilated: the dilation (attend groups its rows by residue) */
     swacl_dtype io, kv;
 } swacl_attend_shape;
 

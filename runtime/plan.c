@@ -167,7 +167,11 @@ static swacl_status plan_rows(const swacl_caps *caps, const swacl_params *p,
     while (group % rpi)
         rpi /= 2;
     const int items_g = group / rpi; /* work-items per query in a work-group */
-    int block_m = stream ? 1 : p->block_m < sh->n_rows ? p->block_m : next_pow2(sh->n_rows);
+    /* dilated, a work-group's rows share a residue modulo dil (their bands share
+       keys), so a block holds up to ceil(n_rows / dil) of them */
+    const int dil = sh->dilated && sh->dil > 1 ? sh->dil : 1;
+    const int rows_res = (sh->n_rows + dil - 1) / dil;
+    int block_m = stream ? 1 : p->block_m < rows_res ? p->block_m : next_pow2(rows_res);
     while (!stream && block_m > 1 && block_m * items_g > caps->max_wg_size)
         block_m /= 2;
     if (!stream && block_m * items_g > caps->max_wg_size) {
@@ -189,7 +193,7 @@ static swacl_status plan_rows(const swacl_caps *caps, const swacl_params *p,
     pl->block_n = block_n;
     pl->appends = stream && sh->has_ring;
 
-    const int n_qblocks = (sh->n_rows + block_m - 1) / block_m;
+    const int n_qblocks = dil * ((rows_res + block_m - 1) / block_m);
     const long groups = (long)n_qblocks * sh->n_kv_heads * n_hchunks * sh->n_batch;
     pl->n_split = sh->n_rows <= block_m ? plan_splits(caps, p, groups, sh->reach) : 1;
     if (stream) {
@@ -333,7 +337,7 @@ int swacl_kernel_variants(const char *set,
                     .n_heads = 8 * rows_groups[r][1], .n_kv_heads = 8, .head_dim = hd,
                     .n_rows = rows_groups[r][0], .n_batch = 1, .reach = 4096,
                     .rope = f == F_ROPE, .softcap = f == F_SOFTCAP, .sink_logits = f == F_SINKS,
-                    .dilated = f == F_DILATED, .has_ring = 1, .io = kinds[k].io,
+                    .dilated = f == F_DILATED, .dil = 2, .has_ring = 1, .io = kinds[k].io,
                     .kv = kinds[k].kv};
                 swacl_attend_plan pl;
                 char msg[256];

@@ -46,12 +46,12 @@ static void windows_sinks_dilation(void **state)
 {
     static const int windows[] = {1, 4, 37, 200};
     static const int sinks[] = {0, 1, 4};
-    static const int dilations[] = {1, 2, 3};
-    cc_case cases[4 * 3 * 3 + 2];
+    static const int dilations[] = {1, 2, 3, 8};
+    cc_case cases[4 * 3 * 4 + 2];
     size_t n = 0;
     for (int w = 0; w < 4; w++)
         for (int s = 0; s < 3; s++)
-            for (int d = 0; d < 3; d++)
+            for (int d = 0; d < 4; d++)
                 cases[n++] = (cc_case)CC_CASE(100, 61, 4, 2, 32, windows[w], sinks[s],
                                               dilations[d], CC_SPLIT_RANDOM);
     cases[n++] = (cc_case)CC_CASE(100, 61, 4, 2, 32, 0, 0, 1, CC_SPLIT_RANDOM, .max_context = 128);

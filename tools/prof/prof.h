@@ -190,9 +190,10 @@ typedef struct prof_shape {
     int n_heads, n_kv_heads, head_dim, window, n_sink;
     float softcap;
     int sink_logits; /* 1 = learned per-head sink logits (gpt-oss) */
+    int dilation;    /* > 1: a dilated window of W keys spread over W * dilation */
 } prof_shape;
 
-/* named shapes: laptop, mistral, gemma2, gptoss, tiny. 0 = found */
+/* named shapes: laptop, laptop-d4, mistral, gemma2, gptoss, tiny. 0 = found */
 int prof_shape_preset(const char *name, prof_shape *out);
 const char *prof_shape_preset_names(void);
 /* "name:heads/kv_heads/head_dim/window" or a preset name. 0 = ok */

@@ -7,12 +7,13 @@
 #include <string.h>
 
 static const prof_shape shape_presets[] = {
-    /* name      heads kv  dim  window sink softcap sink_logits */
-    {"laptop", 8, 2, 64, 512, 0, 0.0f, 0},     /* small GQA model on integrated graphics */
-    {"mistral", 32, 8, 128, 4096, 0, 0.0f, 0}, /* Mistral 7B v0.1 */
-    {"gemma2", 16, 8, 256, 4096, 0, 50.0f, 0}, /* Gemma 2 9B local layers, logit softcap 50 */
-    {"gptoss", 64, 8, 64, 128, 0, 0.0f, 1},    /* gpt-oss 20B banded layers, learned sinks */
-    {"tiny", 4, 2, 32, 64, 0, 0.0f, 0},        /* seconds-long runs, for tests */
+    /* name      heads kv  dim  window sink softcap sink_logits dilation */
+    {"laptop", 8, 2, 64, 512, 0, 0.0f, 0, 0},  /* small GQA model on integrated graphics */
+    {"laptop-d4", 8, 2, 64, 512, 0, 0.0f, 0, 4}, /* the same, its 512 keys dilated 4 apart */
+    {"mistral", 32, 8, 128, 4096, 0, 0.0f, 0, 0}, /* Mistral 7B v0.1 */
+    {"gemma2", 16, 8, 256, 4096, 0, 50.0f, 0, 0}, /* Gemma 2 9B local layers, logit softcap 50 */
+    {"gptoss", 64, 8, 64, 128, 0, 0.0f, 1, 0}, /* gpt-oss 20B banded layers, learned sinks */
+    {"tiny", 4, 2, 32, 64, 0, 0.0f, 0, 0},     /* seconds-long runs, for tests */
 };
 #define N_SHAPE_PRESETS ((int)(sizeof shape_presets / sizeof shape_presets[0]))
 
@@ -26,7 +27,10 @@ int prof_shape_preset(const char *name, prof_shape *out)
     return -1;
 }
 
-const char *prof_shape_preset_names(void) { return "laptop mistral gemma2 gptoss tiny"; }
+const char *prof_shape_preset_names(void)
+{
+    return "laptop laptop-d4 mistral gemma2 gptoss tiny";
+}
 
 int prof_shape_parse(const char *spec, prof_shape *out, char *err, size_t err_size)
 {
@@ -73,6 +77,7 @@ void prof_shape_config(const prof_shape *s, swacl_dtype kv, float *sink_store,
     cfg->window = s->window;
     cfg->n_sink = s->n_sink;
     cfg->softcap = s->softcap;
+    cfg->dilation = s->dilation;
     cfg->dtype = SWACL_F32;
     cfg->kv_dtype = kv;
     if (s->sink_logits && sink_store) {
