@@ -23,9 +23,10 @@ typedef struct params_row {
  * suit AVX-512 (attend narrows them to the device's SIMD width, plan.c); the
  * polynomial exp2 replaced a lane-by-lane built-in that took most of the
  * laptop-shape prefill time. attend's work-items take four query heads each
- * (rows_per_item) in 64 x 64 tiles: on 2 EPYC vCPUs (AVX2), four alternating
- * rounds against 32 x 32 ran Mistral-shape prefill 1.22x and chunked prefill
- * 1.1-1.2x faster, the laptop shape within noise. CPUs decode with attend_decode,
+ * (rows_per_item) in tiles of 64 keys and up to 128 queries (plan.c sizes the
+ * query blocks by the window): on 2 EPYC vCPUs (AVX2), four alternating rounds
+ * of 64 x 64 against 32 x 32 ran Mistral-shape prefill 1.22x and chunked
+ * prefill 1.1-1.2x faster, the laptop shape within noise. CPUs decode with attend_decode,
  * one work-item per kv head converting each cached row once for all its query
  * heads, in tiles of 16 keys (3-20% faster than 32 on PoCL in side-by-side runs).
  * GPU sets: attend_tiled, work-groups of wg_m x wg_n work-items cooperating on
@@ -39,7 +40,7 @@ typedef struct params_row {
  * (docs/devices/nvidia-h200.md); the others are not yet timed on a GPU. */
 #define CPU_SET(set_name)                                                                      \
     {                                                                                          \
-        .name = set_name, .block_m = 64, .block_n = 64, .rows_per_item = 4, .contiguous = 1,   \
+        .name = set_name, .block_m = 128, .block_n = 64, .rows_per_item = 4, .contiguous = 1,  \
         .vec = 16, .poly_exp2 = 1, .transpose_rows = 16, .direct_kv = 1, .decode_keys_per_split = 512,    \
         .max_chunk = 1024, .stream_decode = 1, .decode_block_n = 16                            \
     }

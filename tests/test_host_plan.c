@@ -256,6 +256,35 @@ static void cpu_rows_per_item_divide_the_group(void **state)
     assert_int_equal(opt_int(plan_ok(&c, p, &sh).options, "ROWS_PER_ITEM"), 1);
 }
 
+/* attend's query blocks grow with the keys a query sees, up to the set's
+   block_m: sqrt(8 w) rounded down to a power of two; dilated, w is per residue,
+   and the grid holds dil residues of blocks */
+static void cpu_query_blocks_follow_the_window(void **state)
+{
+    (void)state;
+    const swacl_caps c = caps_of("cpu");
+    const swacl_params *p = swacl_params_named("cpu");
+    static const struct {
+        long reach;
+        int dil, block_m;
+    } cases[] = {{512, 1, 64}, {4096, 1, 128}, {128, 1, 32}, {2048, 4, 64}, {1 << 20, 1, 128},
+                 {8, 1, 8}};
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        swacl_attend_shape sh = shape(8, 2, 64, 4096, 1);
+        sh.reach = cases[i].reach;
+        sh.dilated = cases[i].dil > 1;
+        sh.dil = cases[i].dil;
+        const swacl_attend_plan pl = plan_ok(&c, p, &sh);
+        assert_int_equal(opt_int(pl.options, "BLOCK_M"), cases[i].block_m);
+        assert_int_equal(pl.local[0], (size_t)cases[i].block_m);
+        const int rows_res = (4096 + cases[i].dil - 1) / cases[i].dil;
+        assert_int_equal(pl.global[0], (size_t)cases[i].dil *
+                                           ((rows_res + cases[i].block_m - 1) / cases[i].block_m) *
+                                           cases[i].block_m);
+    }
+    assert_true(p->block_m >= 128);
+}
+
 static void too_little_local_memory_is_unsupported(void **state)
 {
     (void)state;
@@ -323,6 +352,7 @@ int main(void)
         cmocka_unit_test(decode_splits_fill_the_device_then_shrink),
         cmocka_unit_test(cpu_sets_keep_their_kernels),
         cmocka_unit_test(cpu_rows_per_item_divide_the_group),
+        cmocka_unit_test(cpu_query_blocks_follow_the_window),
         cmocka_unit_test(too_little_local_memory_is_unsupported),
         cmocka_unit_test(variants_cover_head_dims_dtypes_and_features),
     };
