@@ -143,6 +143,16 @@ static swacl_status plan_tiled(const swacl_caps *caps, const swacl_params *p,
     return SWACL_OK;
 }
 
+/* attend's query heads per work-item: the set's value, halved until it divides
+   the group */
+static int rows_per_item(const swacl_params *p, int group, int stream)
+{
+    int rpi = stream || p->rows_per_item < 1 ? 1 : p->rows_per_item;
+    while (group % rpi)
+        rpi /= 2;
+    return rpi;
+}
+
 /* attend (work-groups of block_m queries x G heads, a work-item per row) and
    attend_decode (a work-item per kv head and run of up to 8 query heads) */
 static swacl_status plan_rows(const swacl_caps *caps, const swacl_params *p,
@@ -162,10 +172,7 @@ static swacl_status plan_rows(const swacl_caps *caps, const swacl_params *p,
 
     const int decode_gh = stream ? (group < 8 ? group : 8) : 0;
     const int n_hchunks = stream ? (group + decode_gh - 1) / decode_gh : 1;
-    /* query heads per work-item: the set's value, halved until it divides G */
-    int rpi = stream || p->rows_per_item < 1 ? 1 : p->rows_per_item;
-    while (group % rpi)
-        rpi /= 2;
+    const int rpi = rows_per_item(p, group, stream);
     const int items_g = group / rpi; /* work-items per query in a work-group */
     /* dilated, a work-group's rows share a residue modulo dil (their bands share
        keys), so a block holds up to ceil(n_rows / dil) of them */
@@ -233,11 +240,15 @@ swacl_status swacl_plan_attend(const swacl_caps *caps, const swacl_params *p,
     /* CPUs keep their streaming decode kernel even in a tiled set */
     const int stream = sh->n_rows == 1 && p->stream_decode;
     const int tiled = p->tiled && !stream;
-    /* attend's register blocks are counted in vectors, so on CPUs a vector is
-       one SIMD register: with AVX2 (8 floats) 16-wide vectors spilled and ran
-       Mistral-shape prefill at half the speed. attend_decode keeps the set's
-       width (on the same CPU, 8 made fp16-cache decode 1.3x slower). */
-    if (!tiled && !stream && caps->type == SWACL_DEV_CPU && caps->vec_width >= 4)
+    /* attend's register blocks of several rows are counted in vectors, so on
+       CPUs a vector is then one SIMD register: with AVX2 (8 floats) 16-wide
+       vectors spilled and ran Mistral-shape prefill at half the speed. With one
+       row per work-item (MHA) the set's width stays: on the same CPU, 8 ran
+       MHA prefill (16 heads, hd 128, W 1024) 1.1-1.3x slower than 16, and
+       attend_decode, which keeps the set's width too, 1.3x slower with an fp16
+       cache. */
+    if (!tiled && !stream && caps->type == SWACL_DEV_CPU && caps->vec_width >= 4 &&
+        rows_per_item(p, sh->n_heads / sh->n_kv_heads, stream) > 1)
         while (pl->vec > caps->vec_width)
             pl->vec /= 2;
     char tiles[256], base[256];
