@@ -26,9 +26,10 @@ typedef struct params_row {
  * (rows_per_item) in tiles of 64 keys and up to 128 queries (plan.c sizes the
  * query blocks by the window): on 2 EPYC vCPUs (AVX2), four alternating rounds
  * of 64 x 64 against 32 x 32 ran Mistral-shape prefill 1.22x and chunked
- * prefill 1.1-1.2x faster, the laptop shape within noise. CPUs decode with attend_decode,
- * one work-item per kv head converting each cached row once for all its query
- * heads, in tiles of 16 keys (3-20% faster than 32 on PoCL in side-by-side runs).
+ * prefill 1.1-1.2x faster, the laptop shape within noise. CPUs decode with
+ * attend_decode, one work-item per kv head converting each cached row once for
+ * all its query heads, in tiles of 16 keys (3-20% faster than 32 on PoCL in
+ * side-by-side runs).
  * GPU sets: attend_tiled, work-groups of wg_m x wg_n work-items cooperating on
  * block_m rows x block_n keys (plan.c shrinks the tiles to the device's local
  * memory and work-group size). Each value is the one with no spill, scratch or
@@ -41,8 +42,9 @@ typedef struct params_row {
 #define CPU_SET(set_name)                                                                      \
     {                                                                                          \
         .name = set_name, .block_m = 128, .block_n = 64, .rows_per_item = 4, .contiguous = 1,  \
-        .vec = 16, .poly_exp2 = 1, .transpose_rows = 16, .direct_kv = 1, .decode_keys_per_split = 512,    \
-        .max_chunk = 1024, .stream_decode = 1, .decode_block_n = 16                            \
+        .vec = 16, .poly_exp2 = 1, .transpose_rows = 16, .direct_kv = 1,                       \
+        .decode_keys_per_split = 512, .max_chunk = 1024, .stream_decode = 1,                   \
+        .decode_block_n = 16                                                                   \
     }
 #define GPU_SET(set_name, bm, bn, wm, wn, unroll, trig, chunk)                                 \
     .name = set_name, .tiled = 1, .block_m = bm, .block_n = bn, .wg_m = wm, .wg_n = wn,        \
@@ -210,7 +212,6 @@ void swacl_params_describe(const swacl_params *p, char *buf, size_t n)
                  "poly_exp2=%d transpose_rows=%d direct_kv=%d split_keys=%d max_chunk=%d "
                  "stream_decode=%d decode_block_n=%d",
                  p->block_m, p->block_n, p->rows_per_item, p->contiguous, p->vec, p->poly_exp2,
-                 p->transpose_rows,
-                 p->direct_kv, p->decode_keys_per_split, p->max_chunk, p->stream_decode,
-                 p->decode_block_n);
+                 p->transpose_rows, p->direct_kv, p->decode_keys_per_split, p->max_chunk,
+                 p->stream_decode, p->decode_block_n);
 }

@@ -289,8 +289,8 @@ int swacl_nominal_caps(const char *set, swacl_caps *c)
                           .local_mem = 64 << 10, .has_fma = 1, .has_fp16 = 1};
         snprintf(c->vendor, sizeof c->vendor, "Intel(R) Corporation");
     } else if (!strcmp(set, "cpu") || !strcmp(set, "generic")) {
-        *c = (swacl_caps){.type = SWACL_DEV_CPU, .compute_units = 8, .max_wg_size = 4096, .vec_width = 8,
-                          .local_mem = 2 << 20, .has_fma = 1};
+        *c = (swacl_caps){.type = SWACL_DEV_CPU, .compute_units = 8, .max_wg_size = 4096,
+                          .vec_width = 8, .local_mem = 2 << 20, .has_fma = 1};
     } else {
         return 0;
     }
