@@ -283,15 +283,16 @@ static void oneshot_rope_policy_and_oversized_group(void **state)
     cfg.rope = SWACL_ROPE_IN_CACHE;
     int ok = expect_oneshot(f, "rope policy on one-shot attention", &cfg, 5,
                             SWACL_ERR_INVALID_ARGUMENT);
-    /* a valid config whose query heads per kv head cannot share one work-group
-       (more than one query: a lone query may take the streaming decode kernel,
-       which has no such limit). The tiled kernel folds the group into its rows
-       and runs any group; the row kernels must refuse it. */
+    /* a valid config whose query heads per kv head cannot share one work-group,
+       even four to a work-item (attend's most rows per item), with more than
+       one query: a lone query may take the streaming decode kernel, which has no
+       such limit. The tiled kernel folds the group into its rows and runs any
+       group; the row kernels must refuse it. */
     swacl_device_info info;
     assert_int_equal(swacl_context_device_info(f->ctx, &info), SWACL_OK);
     cfg = tu_valid_config();
     cfg.n_kv_heads = 1;
-    cfg.n_heads = 2 * info.max_work_group_size;
+    cfg.n_heads = 8 * info.max_work_group_size;
     const int tiled = strstr(info.params_detail, "tiled=1") != NULL;
     ok &= expect_oneshot(f, "GQA group larger than a work-group", &cfg, 5,
                          tiled ? SWACL_OK : SWACL_ERR_UNSUPPORTED);
