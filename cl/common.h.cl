@@ -164,7 +164,16 @@ static inline void rope_row(const float *x, float *y, int pos, __global const fl
  * one of its n_split key splits; the entry's ring sequence, first position and
  * first row come from batch_info, its rows replace n_rows, and rows_cap keeps the
  * launch's largest entry, which strides the partials. */
-#define ENTRY_OF_GROUP()                                                                         const int b = get_group_id(2) / n_split;                                                     const int split = get_group_id(2) % n_split;                                                 batch_info += INFO_INTS * info0;                                                             APPLY_VIEWS();                                                                               const int ring_seq = INFO_RING_SEQ(b);                                                       const int pos0 = INFO_POS0(b);                                                               const int row0 = INFO_ROW0(b);                                                               const int rows_cap = n_rows;                                                                 n_rows = INFO_ROWS(b)
+#define ENTRY_OF_GROUP()                                                                     \
+    const int b = get_group_id(2) / n_split;                                                 \
+    const int split = get_group_id(2) % n_split;                                             \
+    batch_info += INFO_INTS * info0;                                                         \
+    APPLY_VIEWS();                                                                           \
+    const int ring_seq = INFO_RING_SEQ(b);                                                   \
+    const int pos0 = INFO_POS0(b);                                                           \
+    const int row0 = INFO_ROW0(b);                                                           \
+    const int rows_cap = n_rows;                                                             \
+    n_rows = INFO_ROWS(b)
 
 /* Ring layout: [sequence][kv head][slot][HEAD_DIM], so the keys of one kv head
  * are contiguous and a work-group streams them in order. Row index of a slot: */
