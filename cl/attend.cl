@@ -81,6 +81,10 @@
 #define WG_SIZE (BLOCK_M * (int)get_local_size(1)) /* G = local size 1 */
 #endif
 #define LOG2E 1.4426950408889634f
+/* loop unrolling on the loop's own line: by a factor, or whole */
+#define PRAGMA_(x) _Pragma(#x)
+#define UNROLL_BY(n) PRAGMA_(unroll n)
+#define UNROLL_ALL PRAGMA_(unroll)
 /* finite "minus infinity" for the running max: exp2(m_old - m_new) stays defined
  * even while every key so far was masked */
 #define NEG_BIG (-3.0e38f)
@@ -377,8 +381,6 @@ static inline long tile_key_offset(const tile_addr *a, int jj)
                           (in-cache RoPE at hd 128 spills 12 bytes by 4, none whole);
                           tests/gpu_static.sh */
 #endif
-#define PRAGMA_(x) _Pragma(#x)
-#define UNROLL_BY(n) PRAGMA_(unroll n)
 #define MWI (BLOCK_M / WG_M)         /* rows per work-item */
 #define NWI (BLOCK_N / WG_N)         /* keys per work-item in S */
 #define DX (HEAD_DIM / (WG_N * DVEC)) /* vectors of O per row and work-item */
@@ -831,7 +833,6 @@ static inline void turn_staged_keys(__local float *k_tile, int j0, int stride, i
 #else
 #define O_VECS 1
 #endif
-#define UNROLL_ALL _Pragma("unroll")
 
 /* The tile's scores (scaled) for the item's RPI query rows qp ([RPI][HEAD_DIM]):
    sc is [RPI][KEY_VECS], VEC keys per vector. */
