@@ -143,16 +143,6 @@ static swacl_status plan_tiled(const swacl_caps *caps, const swacl_params *p,
     return SWACL_OK;
 }
 
-/* attend's query heads per work-item: the set's value, halved until it divides
-   the group */
-static int rows_per_item(const swacl_params *p, int group, int stream)
-{
-    int rpi = stream || p->rows_per_item < 1 ? 1 : p->rows_per_item;
-    while (group % rpi)
-        rpi /= 2;
-    return rpi;
-}
-
 /* attend (work-groups of block_m queries x G heads, a work-item per row) and
    attend_decode (a work-item per kv head and run of up to 8 query heads) */
 static swacl_status plan_rows(const swacl_caps *caps, const swacl_params *p,
@@ -162,6 +152,21 @@ static swacl_status plan_rows(const swacl_caps *caps, const swacl_params *p,
     const int hd = sh->head_dim;
     const int group = sh->n_heads / sh->n_kv_heads;
     const int stream = sh->n_rows == 1 && p->stream_decode;
+    /* attend's query heads per work-item: the set's value, halved until it
+       divides the group */
+    int rpi = stream || p->rows_per_item < 1 ? 1 : p->rows_per_item;
+    while (group % rpi)
+        rpi /= 2;
+    /* attend's register blocks of several rows are counted in vectors, so on
+       CPUs a vector is then one SIMD register: with AVX2 (8 floats) 16-wide
+       vectors spilled and ran Mistral-shape prefill at half the speed. With one
+       row per work-item (MHA) the set's width stays: on the same CPU, 8 ran
+       MHA prefill (16 heads, hd 128, W 1024) 1.1-1.3x slower than 16, and
+       attend_decode, which keeps the set's width too, 1.3x slower with an fp16
+       cache. */
+    if (rpi > 1 && caps->type == SWACL_DEV_CPU && caps->vec_width >= 4)
+        while (pl->vec > caps->vec_width)
+            pl->vec /= 2;
     /* keys per tile: a multiple of the vector width (the kernel unrolls key loops
        by 8) that fits K and V tiles in local memory */
     const int n_step = pl->vec > 8 ? pl->vec : 8;
@@ -172,7 +177,6 @@ static swacl_status plan_rows(const swacl_caps *caps, const swacl_params *p,
 
     const int decode_gh = stream ? (group < 8 ? group : 8) : 0;
     const int n_hchunks = stream ? (group + decode_gh - 1) / decode_gh : 1;
-    const int rpi = rows_per_item(p, group, stream);
     const int items_g = group / rpi; /* work-items per query in a work-group */
     /* dilated, a work-group's rows share a residue modulo dil (their bands share
        keys), so a block holds up to ceil(n_rows / dil) of them */
@@ -238,19 +242,7 @@ swacl_status swacl_plan_attend(const swacl_caps *caps, const swacl_params *p,
     msg[0] = 0;
     pl->vec = swacl_vec_width(p, sh->head_dim, sh->rope);
     /* CPUs keep their streaming decode kernel even in a tiled set */
-    const int stream = sh->n_rows == 1 && p->stream_decode;
-    const int tiled = p->tiled && !stream;
-    /* attend's register blocks of several rows are counted in vectors, so on
-       CPUs a vector is then one SIMD register: with AVX2 (8 floats) 16-wide
-       vectors spilled and ran Mistral-shape prefill at half the speed. With one
-       row per work-item (MHA) the set's width stays: on the same CPU, 8 ran
-       MHA prefill (16 heads, hd 128, W 1024) 1.1-1.3x slower than 16, and
-       attend_decode, which keeps the set's width too, 1.3x slower with an fp16
-       cache. */
-    if (!tiled && !stream && caps->type == SWACL_DEV_CPU && caps->vec_width >= 4 &&
-        rows_per_item(p, sh->n_heads / sh->n_kv_heads, stream) > 1)
-        while (pl->vec > caps->vec_width)
-            pl->vec /= 2;
+    const int tiled = p->tiled && !(sh->n_rows == 1 && p->stream_decode);
     char tiles[256], base[256];
     const swacl_status s = tiled ? plan_tiled(caps, p, sh, pl, tiles, sizeof tiles, msg, n)
                                  : plan_rows(caps, p, sh, pl, tiles, sizeof tiles, msg, n);
