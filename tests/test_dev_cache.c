@@ -47,11 +47,12 @@ static void windows_sinks_dilation(void **state)
     static const int windows[] = {1, 4, 37, 200};
     static const int sinks[] = {0, 1, 4};
     static const int dilations[] = {1, 2, 3, 8};
-    cc_case cases[4 * 3 * 4 + 2];
+    cc_case cases[(sizeof windows / sizeof *windows) * (sizeof sinks / sizeof *sinks) *
+                      (sizeof dilations / sizeof *dilations) + 2];
     size_t n = 0;
-    for (int w = 0; w < 4; w++)
-        for (int s = 0; s < 3; s++)
-            for (int d = 0; d < 4; d++)
+    for (size_t w = 0; w < sizeof windows / sizeof *windows; w++)
+        for (size_t s = 0; s < sizeof sinks / sizeof *sinks; s++)
+            for (size_t d = 0; d < sizeof dilations / sizeof *dilations; d++)
                 cases[n++] = (cc_case)CC_CASE(100, 61, 4, 2, 32, windows[w], sinks[s],
                                               dilations[d], CC_SPLIT_RANDOM);
     cases[n++] = (cc_case)CC_CASE(100, 61, 4, 2, 32, 0, 0, 1, CC_SPLIT_RANDOM, .max_context = 128);
