@@ -1,9 +1,8 @@
 /* bincache.c — the on-disk program binary cache: directory resolution, keys, and
- * the validated entry format described in bincache.h. POSIX + C11 only. */
+ * the validated entry format described in bincache.h. POSIX, C11 and libxxhash. */
 #define _POSIX_C_SOURCE 200809L
 
 #include "bincache.h"
-#include "sha256.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -14,15 +13,20 @@
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <unistd.h>
+#include <xxhash.h>
 
 enum {
     OFF_MAGIC = 0,
     OFF_VERSION = 8,
     OFF_SIZE = 12,
     OFF_DIGEST = 20,
-    OFF_KEY = 52,
-    KEY_HEX_LEN = 64,
+    DIGEST_SIZE = 16, /* XXH3-128, canonical form */
+    OFF_KEY = 36,
+    KEY_HEX_LEN = SWACL_BINCACHE_KEY_LEN,
 };
+_Static_assert(sizeof(XXH128_canonical_t) == DIGEST_SIZE, "digest size");
+_Static_assert(KEY_HEX_LEN == 2 * DIGEST_SIZE, "key length");
+_Static_assert(OFF_DIGEST + DIGEST_SIZE == OFF_KEY, "header layout");
 _Static_assert(OFF_KEY + KEY_HEX_LEN == SWACL_BINCACHE_HEADER_SIZE, "header layout");
 
 /* ---- small helpers -------------------------------------------------------------- */
@@ -53,6 +57,14 @@ static uint64_t get_u64(const unsigned char *p)
     for (int i = 7; i >= 0; i--)
         v = (v << 8) | p[i];
     return v;
+}
+
+/* XXH3-128 of n bytes, canonical form */
+static void payload_digest(const unsigned char *data, size_t n, unsigned char out[DIGEST_SIZE])
+{
+    XXH128_canonical_t c;
+    XXH128_canonicalFromHash(&c, XXH3_128bits(data, n));
+    memcpy(out, c.digest, DIGEST_SIZE);
 }
 
 /* Keys become file names, so only the exact form this file writes is accepted:
@@ -221,31 +233,44 @@ char *swacl_bincache_dir(const char *opt_dir)
     return NULL;
 }
 
-void swacl_bincache_key(const char *const parts[], int n_parts, char hex_out[65])
+void swacl_bincache_key(const char *const parts[], int n_parts,
+                        char hex_out[SWACL_BINCACHE_KEY_LEN + 1])
 {
-    static const char domain[] = "swacl-bincache-key-v1";
-    unsigned char u64[8], digest[SWACL_SHA256_DIGEST_SIZE];
-    swacl_sha256_ctx c;
+    static const char domain[] = "swacl-bincache-key-v2";
+    static const char hex_digits[] = "0123456789abcdef";
+    unsigned char u64[8];
 
+    hex_out[0] = '\0';
+    /* the streaming state is opaque in the shared library, so it lives on the heap */
+    XXH3_state_t *st = XXH3_createState();
+    if (st == NULL || XXH3_128bits_reset(st) != XXH_OK) {
+        XXH3_freeState(st);
+        return; /* the empty key: no entry is read or written under it */
+    }
     if (parts == NULL || n_parts < 0)
         n_parts = 0;
-    swacl_sha256_init(&c);
-    swacl_sha256_update(&c, domain, sizeof domain - 1);
+    XXH3_128bits_update(st, domain, sizeof domain - 1);
     put_u64(u64, (uint64_t)n_parts);
-    swacl_sha256_update(&c, u64, sizeof u64);
+    XXH3_128bits_update(st, u64, sizeof u64);
     for (int i = 0; i < n_parts; i++) {
         if (parts[i] == NULL) {
             put_u64(u64, UINT64_MAX);
-            swacl_sha256_update(&c, u64, sizeof u64);
+            XXH3_128bits_update(st, u64, sizeof u64);
             continue;
         }
         size_t len = strlen(parts[i]);
         put_u64(u64, (uint64_t)len);
-        swacl_sha256_update(&c, u64, sizeof u64);
-        swacl_sha256_update(&c, parts[i], len);
+        XXH3_128bits_update(st, u64, sizeof u64);
+        XXH3_128bits_update(st, parts[i], len);
     }
-    swacl_sha256_final(&c, digest);
-    swacl_sha256_hex(digest, hex_out);
+    XXH128_canonical_t c;
+    XXH128_canonicalFromHash(&c, XXH3_128bits_digest(st));
+    XXH3_freeState(st);
+    for (int i = 0; i < DIGEST_SIZE; i++) {
+        hex_out[2 * i] = hex_digits[c.digest[i] >> 4];
+        hex_out[2 * i + 1] = hex_digits[c.digest[i] & 15];
+    }
+    hex_out[KEY_HEX_LEN] = '\0';
 }
 
 int swacl_bincache_parse(const unsigned char *data, size_t n, const char *key_hex,
@@ -266,8 +291,8 @@ int swacl_bincache_parse(const unsigned char *data, size_t n, const char *key_he
         return 0;
     if (memcmp(data + OFF_KEY, key_hex, KEY_HEX_LEN) != 0)
         return 0;
-    unsigned char digest[SWACL_SHA256_DIGEST_SIZE];
-    swacl_sha256_buffer(data + SWACL_BINCACHE_HEADER_SIZE, (size_t)size, digest);
+    unsigned char digest[DIGEST_SIZE];
+    payload_digest(data + SWACL_BINCACHE_HEADER_SIZE, (size_t)size, digest);
     if (memcmp(digest, data + OFF_DIGEST, sizeof digest) != 0)
         return 0;
     *payload = data + SWACL_BINCACHE_HEADER_SIZE;
@@ -341,7 +366,7 @@ int swacl_bincache_store(const char *dir, const char *key_hex, const unsigned ch
     memcpy(header + OFF_MAGIC, SWACL_BINCACHE_MAGIC, 8);
     put_u32(header + OFF_VERSION, SWACL_BINCACHE_FORMAT_VERSION);
     put_u64(header + OFF_SIZE, (uint64_t)size);
-    swacl_sha256_buffer(bin, size, header + OFF_DIGEST);
+    payload_digest(bin, size, header + OFF_DIGEST);
     memcpy(header + OFF_KEY, key_hex, KEY_HEX_LEN);
 
     char *path = entry_path(dir, key_hex);

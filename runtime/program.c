@@ -102,7 +102,7 @@ swacl_status swacl_program_source(swacl_context *ctx, const char *file, char **o
 }
 
 static void cache_key(const swacl_context *ctx, const char *src, const char *options,
-                      char hex[65])
+                      char hex[SWACL_BINCACHE_KEY_LEN + 1])
 {
     const swacl_caps *c = &ctx->caps;
     const char *parts[] = {src,       options,           c->platform_name, c->platform_version,
@@ -134,7 +134,7 @@ static swacl_status build_program(swacl_context *ctx, const char *file, const ch
         free(src);
         return swacl_fail(ctx, SWACL_ERR_BUILD, "building %s: injected failure", file);
     }
-    char key[65];
+    char key[SWACL_BINCACHE_KEY_LEN + 1];
     cache_key(ctx, src, options, key);
     cl_int err;
     cl_device_id dev = ctx->caps.device;

@@ -2,11 +2,22 @@
  * swacl_bincache_parse, which must stay inside it and accept only valid ones. */
 #include "bincache.h"
 #include "fuzz_input.h"
-#include "sha256.h"
+
+#include <xxhash.h>
 
 /* the key every entry is looked up under, unless the input brings its own */
-static const char default_key[] =
-    "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff";
+static const char default_key[] = "00112233445566778899aabbccddeeff";
+_Static_assert(sizeof default_key == SWACL_BINCACHE_KEY_LEN + 1, "default key length");
+
+/* header offsets, from bincache.h's format table */
+enum { AT_DIGEST = 20, DIGEST_SIZE = 16, AT_KEY = 36, KEY_IN = SWACL_BINCACHE_KEY_LEN + 1 };
+
+static void digest_of(const unsigned char *data, size_t n, unsigned char out[DIGEST_SIZE])
+{
+    XXH128_canonical_t c;
+    XXH128_canonicalFromHash(&c, XXH3_128bits(data, n));
+    memcpy(out, c.digest, DIGEST_SIZE);
+}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -15,24 +26,24 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     const uint8_t flags = data[0];
     data++;
     size--;
-    /* a key from the input (any 64 bytes, then NUL), or the default one */
-    char key[65 + 1];
+    /* a key from the input (any KEY_IN bytes, then NUL), or the default one */
+    char key[KEY_IN + 1];
     memcpy(key, default_key, sizeof default_key);
-    if ((flags & 2) && size >= 65) {
-        memcpy(key, data, 65);
-        key[65] = '\0';
-        data += 65;
-        size -= 65;
+    if ((flags & 2) && size >= KEY_IN) {
+        memcpy(key, data, KEY_IN);
+        key[KEY_IN] = '\0';
+        data += KEY_IN;
+        size -= KEY_IN;
     }
     /* the entry in a block of exactly its size */
     unsigned char *entry = malloc(size ? size : 1);
     if (size)
         memcpy(entry, data, size);
     /* "reseal": give the payload its true digest, so the fuzzer can reach the
-       checks after the checksum (offsets from bincache.h's format table) */
+       checks after the checksum */
     if ((flags & 1) && size >= SWACL_BINCACHE_HEADER_SIZE)
-        swacl_sha256_buffer(entry + SWACL_BINCACHE_HEADER_SIZE, size - SWACL_BINCACHE_HEADER_SIZE,
-                            entry + 20);
+        digest_of(entry + SWACL_BINCACHE_HEADER_SIZE, size - SWACL_BINCACHE_HEADER_SIZE,
+                  entry + AT_DIGEST);
 
     const unsigned char *payload = (const unsigned char *)"untouched";
     size_t payload_size = 12345;
@@ -45,11 +56,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         FUZZ_CHECK(payload_size >= 1 && payload_size <= SWACL_BINCACHE_MAX_PAYLOAD,
                    "payload of %zu bytes accepted", payload_size);
         FUZZ_CHECK(memcmp(entry, SWACL_BINCACHE_MAGIC, 8) == 0, "entry without the magic accepted");
-        FUZZ_CHECK(memcmp(entry + 52, key, 64) == 0 && strlen(key) == 64,
+        FUZZ_CHECK(memcmp(entry + AT_KEY, key, SWACL_BINCACHE_KEY_LEN) == 0 &&
+                       strlen(key) == SWACL_BINCACHE_KEY_LEN,
                    "entry accepted under another key");
-        unsigned char digest[SWACL_SHA256_DIGEST_SIZE];
-        swacl_sha256_buffer(payload, payload_size, digest);
-        FUZZ_CHECK(memcmp(digest, entry + 20, sizeof digest) == 0,
+        unsigned char digest[DIGEST_SIZE];
+        digest_of(payload, payload_size, digest);
+        FUZZ_CHECK(memcmp(digest, entry + AT_DIGEST, sizeof digest) == 0,
                    "entry with a wrong digest accepted");
     } else {
         FUZZ_CHECK(payload_size == 12345 && !strcmp((const char *)payload, "untouched"),

@@ -6,13 +6,13 @@
 #define _POSIX_C_SOURCE 200809L /* mkdir */
 #include "bincache.h"
 #include "restore_cache.h"
-#include "sha256.h"
 
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <xxhash.h>
 
 static const char *root;
 
@@ -39,25 +39,26 @@ static uint64_t next(uint64_t *s)
 
 static void bincache_seeds(void)
 {
-    static const char key[] = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff";
+    static const char key[] = "00112233445566778899aabbccddeeff";
     const size_t payload = 40;
     unsigned char e[SWACL_BINCACHE_HEADER_SIZE + 40];
     memcpy(e, SWACL_BINCACHE_MAGIC, 8);
-    e[8] = 1, e[9] = e[10] = e[11] = 0;
+    e[8] = SWACL_BINCACHE_FORMAT_VERSION, e[9] = e[10] = e[11] = 0;
     for (int i = 0; i < 8; i++)
         e[12 + i] = (unsigned char)(payload >> (8 * i));
-    memcpy(e + 52, key, 64);
+    memcpy(e + 36, key, SWACL_BINCACHE_KEY_LEN);
     for (size_t i = 0; i < payload; i++)
         e[SWACL_BINCACHE_HEADER_SIZE + i] = (unsigned char)(i * 7);
-    swacl_sha256_buffer(e + SWACL_BINCACHE_HEADER_SIZE, payload, e + 20);
+    XXH128_canonical_t digest;
+    XXH128_canonicalFromHash(&digest, XXH3_128bits(e + SWACL_BINCACHE_HEADER_SIZE, payload));
+    memcpy(e + 20, digest.digest, sizeof digest.digest);
     put("fuzz_bincache", "valid", 0, e, sizeof e);
     put("fuzz_bincache", "valid-resealed", 1, e, sizeof e);
     put("fuzz_bincache", "truncated", 0, e, sizeof e - 1);
     put("fuzz_bincache", "header-only", 0, e, SWACL_BINCACHE_HEADER_SIZE);
-    unsigned char with_key[65 + sizeof e];
-    memcpy(with_key, key, 64);
-    with_key[64] = 0;
-    memcpy(with_key + 65, e, sizeof e);
+    unsigned char with_key[sizeof key + sizeof e];
+    memcpy(with_key, key, sizeof key); /* the key and its NUL */
+    memcpy(with_key + sizeof key, e, sizeof e);
     put("fuzz_bincache", "own-key", 2, with_key, sizeof with_key);
 }
 

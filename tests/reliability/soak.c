@@ -9,13 +9,16 @@
 #define _POSIX_C_SOURCE 200809L /* strtoll */
 #include "internal.h"
 #include "relutil.h"
-#include "sha256.h"
 #include "testutil.h"
 
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <xxhash.h>
+
+/* an output digest: XXH3-128 in 32 hex digits, and the NUL */
+#define DIGEST_HEX 33
 
 enum {
     HEADS = 2, KV_HEADS = 1, HEAD_DIM = 32, WINDOW = 16,
@@ -33,7 +36,7 @@ typedef struct soak {
     float *win_k, *win_v; /* [seq][WINDOW][KV_ROW]: the last WINDOW tokens, by position % WINDOW */
     float *q, *k, *v, *out;
     int *seqs;
-    swacl_sha256_ctx digest; /* of every output, in order */
+    XXH3_state_t *digest; /* XXH3-128 of every output, in order */
     long steps, samples, bad;
 } soak;
 
@@ -126,7 +129,11 @@ static int soak_open(soak *s, int n_seqs)
     s->v = malloc((size_t)n_seqs * WINDOW * KV_ROW * sizeof(float));
     s->out = malloc((size_t)n_seqs * WINDOW * Q_ROW * sizeof(float));
     s->seqs = malloc((size_t)n_seqs * sizeof *s->seqs);
-    swacl_sha256_init(&s->digest);
+    s->digest = XXH3_createState();
+    if (s->digest == NULL || XXH3_128bits_reset(s->digest) != XXH_OK) {
+        printf("out of host memory for the output digest\n");
+        return 1;
+    }
     return 0;
 }
 
@@ -142,6 +149,7 @@ static void soak_close(soak *s)
     free(s->v);
     free(s->out);
     free(s->seqs);
+    XXH3_freeState(s->digest);
 }
 
 static int all_finite(const float *x, size_t n)
@@ -165,7 +173,7 @@ static int soak_prefill(soak *s)
             printf("prefill: %s: %s\n", swacl_status_string(st), swacl_last_error(s->ctx));
             return 0;
         }
-        swacl_sha256_update(&s->digest, s->out, (size_t)n * Q_ROW * sizeof(float));
+        XXH3_128bits_update(s->digest, s->out, (size_t)n * Q_ROW * sizeof(float));
         for (int t = 0; t < n; t++) {
             remember(s, seq, t, s->k + t * KV_ROW, s->v + t * KV_ROW);
             if (!sample_ok(s, seq, t, s->q + t * Q_ROW, s->out + t * Q_ROW))
@@ -191,7 +199,7 @@ static int soak_step(soak *s, int sample_every)
                swacl_last_error(s->ctx));
         return 0;
     }
-    swacl_sha256_update(&s->digest, s->out, (size_t)n * Q_ROW * sizeof(float));
+    XXH3_128bits_update(s->digest, s->out, (size_t)n * Q_ROW * sizeof(float));
     if (!all_finite(s->out, (size_t)n * Q_ROW)) {
         printf("decode step %ld: a non-finite output\n", s->steps);
         return 0;
@@ -298,12 +306,13 @@ static double rss_mib(void)
     return resident < 0 ? -1.0 : resident * 4096.0 / (1024.0 * 1024.0);
 }
 
-static void hex_of(swacl_sha256_ctx *c, char hex[65])
+/* the digest so far; the state goes on taking outputs */
+static void hex_of(const XXH3_state_t *st, char hex[DIGEST_HEX])
 {
-    swacl_sha256_ctx copy = *c;
-    unsigned char d[SWACL_SHA256_DIGEST_SIZE];
-    swacl_sha256_final(&copy, d);
-    swacl_sha256_hex(d, hex);
+    XXH128_canonical_t c;
+    XXH128_canonicalFromHash(&c, XXH3_128bits_digest(st));
+    for (size_t i = 0; i < sizeof c.digest; i++)
+        snprintf(hex + 2 * i, 3, "%02x", c.digest[i]);
 }
 
 int main(int argc, char **argv)
@@ -345,7 +354,7 @@ int main(int argc, char **argv)
         repeat_tokens = tokens;
     const long steps_needed = (long)((tokens + n_seqs - 1) / n_seqs);
     const long repeat_steps = (long)((repeat_tokens + n_seqs - 1) / n_seqs);
-    char (*checkpoints)[65] = calloc((size_t)(repeat_steps / CHECKPOINT + 1), 65);
+    char (*checkpoints)[DIGEST_HEX] = calloc((size_t)(repeat_steps / CHECKPOINT + 1), DIGEST_HEX);
     double rss0 = -1.0;
     while (ok && s.steps < steps_needed) {
         ok = soak_step(&s, 257); /* prime: the sample walks over sequences and rows */
@@ -359,7 +368,7 @@ int main(int argc, char **argv)
                 ok = 0;
             }
             if (s.steps <= repeat_steps)
-                hex_of(&s.digest, checkpoints[s.steps / CHECKPOINT]);
+                hex_of(s.digest, checkpoints[s.steps / CHECKPOINT]);
             const cl_uint refs = context_refs(&s, refs0);
             if (swacl_cache_device_bytes(s.cache) != bytes0 || refs != refs0) {
                 printf("step %ld: device bytes %zu (were %zu), context references %u (were %u)\n",
@@ -374,8 +383,8 @@ int main(int argc, char **argv)
         }
     }
     const long long soaked = (long long)s.steps * n_seqs;
-    char digest[65];
-    hex_of(&s.digest, digest);
+    char digest[DIGEST_HEX];
+    hex_of(s.digest, digest);
     char memory[64] = "resident memory not measured";
     if (rss0 > 0)
         snprintf(memory, sizeof memory, "resident memory %.1f -> %.1f MiB", rss0, rss_mib());
@@ -394,9 +403,9 @@ int main(int argc, char **argv)
         } else {
             while (ok && again.steps < repeat_steps && again.steps < steps_needed) {
                 ok = soak_step(&again, 0);
-                char hex[65];
+                char hex[DIGEST_HEX];
                 if (again.steps % CHECKPOINT == 0) {
-                    hex_of(&again.digest, hex);
+                    hex_of(again.digest, hex);
                     if (strcmp(hex, checkpoints[again.steps / CHECKPOINT]) != 0) {
                         printf("repeat: outputs differ from the first run by step %ld\n",
                                again.steps);
