@@ -135,74 +135,82 @@ static inline int band_visible(int i, int j, int n_sink, int win_left, int win_r
 
 /* The keys queries [i_first, i_last] reach among keys [0, key_end), as four
  * ranges: pinned sinks before the band (every row sees them), the band's sink
- * keys, the rest of the band, and (not causal) sinks after the band. Scalars
- * rather than an indexed array, which GPU compilers place in off-chip stack
- * memory. attend_tiled walks the ranges as they are, taking each key of a tile
- * from the ring or the chunk by its position; the CPU kernels cut them further
- * into segments at the chunk start (band_segments). Tiles are numbered through
- * the ranges in order, so tile t maps to a range by three comparisons. */
+ * keys, the rest of the band, and (not causal) sinks after the band. Dilated,
+ * the queries share one residue modulo dil (the kernels group them so) and the
+ * band's own keys (range 2) are those of that residue, `stride` apart: W keys
+ * per query, not W * dil. Scalars rather than an indexed array, which GPU
+ * compilers place in off-chip stack memory. attend_tiled walks the ranges as
+ * they are, taking each key of a tile from the ring or the chunk by its
+ * position; the CPU kernels cut them further into segments at the chunk start
+ * (band_segments). Tiles are numbered through the ranges in order, so tile t
+ * maps to a range by three comparisons. */
 typedef struct key_ranges {
     int lo0, hi0, lo1, hi1, lo2, hi2, lo3, hi3;
+    int stride;                    /* of range 2 */
     int end0, end1, end2, n_tiles; /* tiles up to the end of each range */
 } key_ranges;
 
-static inline int range_tiles(int lo, int hi) { return (hi - lo + BLOCK_N - 1) / BLOCK_N; }
+/* tiles of the keys lo, lo + stride, ... below hi */
+static inline int range_tiles(int lo, int hi, int stride)
+{
+    return ((hi - lo + stride - 1) / stride + BLOCK_N - 1) / BLOCK_N;
+}
 
 static inline key_ranges band_ranges(int i_first, int i_last, int key_end, int n_sink,
-                                     int win_left, int win_right, int causal)
+                                     int win_left, int win_right, int causal, int dil)
 {
     key_ranges r;
     const int lo = max(0, i_first - win_left);
     const int hi = min(key_end, (int)min((long)i_last + win_right + 1, (long)key_end));
+#if HAS_DILATION
+    r.stride = dil;
+#else
+    r.stride = 1;
+#endif
     r.lo0 = 0;
     r.hi0 = min(n_sink, lo);
     r.lo1 = lo;
     r.hi1 = clamp(n_sink, lo, max(lo, hi));
-    r.lo2 = r.hi1;
-    r.hi2 = max(r.hi1, hi);
+    r.lo2 = align_up(r.hi1, r.stride, i_first % r.stride);
+    r.hi2 = max(r.lo2, hi);
     r.lo3 = hi;
     r.hi3 = !causal && hi < n_sink ? min(n_sink, key_end) : hi;
-    r.end0 = range_tiles(r.lo0, r.hi0);
-    r.end1 = r.end0 + range_tiles(r.lo1, r.hi1);
-    r.end2 = r.end1 + range_tiles(r.lo2, r.hi2);
-    r.n_tiles = r.end2 + range_tiles(r.lo3, r.hi3);
+    r.end0 = range_tiles(r.lo0, r.hi0, 1);
+    r.end1 = r.end0 + range_tiles(r.lo1, r.hi1, 1);
+    r.end2 = r.end1 + range_tiles(r.lo2, r.hi2, r.stride);
+    r.n_tiles = r.end2 + range_tiles(r.lo3, r.hi3, 1);
     return r;
 }
 
-/* Tile t's first key *j0, its range (0-3) and its key count (returned) */
-static inline int range_tile(const key_ranges *r, int t, int *j0, int *range)
+/* Tile t's first key *j0, its range (0-3), its keys' stride and its key count
+   (returned) */
+static inline int range_tile(const key_ranges *r, int t, int *j0, int *range, int *stride)
 {
     int lo, hi, first;
+    *stride = 1;
     if (t < r->end0) {
         *range = 0, lo = r->lo0, hi = r->hi0, first = 0;
     } else if (t < r->end1) {
         *range = 1, lo = r->lo1, hi = r->hi1, first = r->end0;
     } else if (t < r->end2) {
-        *range = 2, lo = r->lo2, hi = r->hi2, first = r->end1;
+        *range = 2, lo = r->lo2, hi = r->hi2, first = r->end1, *stride = r->stride;
     } else {
         *range = 3, lo = r->lo3, hi = r->hi3, first = r->end2;
     }
-    *j0 = lo + (t - first) * BLOCK_N;
-    return min(BLOCK_N, hi - *j0);
+    *j0 = lo + (t - first) * BLOCK_N * *stride;
+    return min(BLOCK_N, (hi - *j0 + *stride - 1) / *stride);
 }
 
 /* The key ranges of queries [i_first, i_last] as segments, each range split at
-   the chunk start pos0 (ring before, fresh after). At most 8. Dilated, the
-   queries share one residue modulo dil (the CPU kernels group them so), and the
-   band's own keys are those of that residue: W keys per query, not W * dil. */
+   the chunk start pos0 (ring before, fresh after). At most 8. */
 static inline int band_segments(segment *seg, int i_first, int i_last, int key_end, int pos0,
                                 int n_sink, int win_left, int win_right, int causal, int dil)
 {
     const key_ranges r =
-        band_ranges(i_first, i_last, key_end, n_sink, win_left, win_right, causal);
-#if HAS_DILATION
-    const int band_stride = dil;
-#else
-    const int band_stride = 1;
-#endif
+        band_ranges(i_first, i_last, key_end, n_sink, win_left, win_right, causal, dil);
     int n = add_segments(seg, 0, r.lo0, r.hi0, pos0, 1, 1, 1, 0);
     n = add_segments(seg, n, r.lo1, r.hi1, pos0, 0, 1, 1, 0);
-    n = add_segments(seg, n, r.lo2, r.hi2, pos0, 0, 0, band_stride, i_first % band_stride);
+    n = add_segments(seg, n, r.lo2, r.hi2, pos0, 0, 0, r.stride, r.lo2 % r.stride);
     return add_segments(seg, n, r.lo3, r.hi3, pos0, 1, 1, 1, 0);
 }
 
@@ -414,26 +422,42 @@ static inline void stage_kv_tile(__local float *dst, const tile_addr *ring_at,
     for (int e = lid; e < BLOCK_N * (HEAD_DIM / 4); e += WG_SIZE) {
         const int jj = e / (HEAD_DIM / 4), c = e % (HEAD_DIM / 4);
         float4 x = (float4)(0.0f);
-        if (jj < ring_keys)
-            x = LOAD_KV4(ring + tile_key_offset(ring_at, jj) + 4 * c);
-        else if (jj < jn)
-            x = LOAD_IO4(fresh + tile_key_offset(fresh_at, jj) + 4 * c);
+        if (jj < jn) {
+            if (jj < ring_keys)
+                x = LOAD_KV4(ring + tile_key_offset(ring_at, jj) + 4 * c);
+            else
+                x = LOAD_IO4(fresh + tile_key_offset(fresh_at, jj) + 4 * c);
+        }
         ((__local float4 *)dst)[jj * (ROW_STRIDE / 4) + c] = x;
     }
 }
 
-/* the query position of row flat (clamped to the last row, so rows past the end
-   compute something finite that is never written) */
-static inline int row_query(int flat, int n_rows, int group)
+/* A work-group's rows: row flat is query head flat % group of the group's query
+ * flat / group, counted among the queries res, res + step, ... below n_rows
+ * (dilated, step = dil and one residue per work-group, whose bands share their
+ * keys; else res 0, step 1). n_q of them. */
+typedef struct row_map {
+    int res, step, n_q, group;
+} row_map;
+
+/* the chunk row of row flat, which must be one of the n_q * group */
+static inline int row_of(const row_map *rm, int flat)
 {
-    return min(flat, n_rows * group - 1) / group;
+    return rm->res + rm->step * (flat / rm->group);
+}
+
+/* the same clamped to the last row, so rows past the end compute something
+   finite that is never written */
+static inline int row_query(const row_map *rm, int flat)
+{
+    return row_of(rm, min(flat, rm->n_q * rm->group - 1));
 }
 
 /* Stages the group's query rows, scaled by q_mul, at q_tile. With in-cache RoPE
    each row is also turned to its position in the cache: for window keys that is
    i - rope_base, for sink keys i - evicted(i) (sink_mode). */
 static inline void stage_q_tile(__local float *q_tile, __global const io_t *q, int flat0,
-                                int n_rows, int group, int row0, int q_stride, int kvh,
+                                const row_map *rm, int row0, int q_stride, int kvh,
                                 float q_mul, int lid, int pos0, int sink_mode, int rope_base,
                                 int n_sink, int span, __global const float *inv_freq)
 {
@@ -442,13 +466,13 @@ static inline void stage_q_tile(__local float *q_tile, __global const io_t *q, i
         const int r = e / (HEAD_DIM / 2), d = e % (HEAD_DIM / 2);
         const int flat = flat0 + r;
         float x1 = 0.0f, x2 = 0.0f;
-        if (flat < n_rows * group) {
-            const long off = (long)(row0 + flat / group) * q_stride +
-                             (long)(kvh * group + flat % group) * HEAD_DIM;
+        if (flat < rm->n_q * rm->group) {
+            const long off = (long)(row0 + row_of(rm, flat)) * q_stride +
+                             (long)(kvh * rm->group + flat % rm->group) * HEAD_DIM;
             x1 = LOAD_IO1(off + d, q) * q_mul;
             x2 = LOAD_IO1(off + d + HEAD_DIM / 2, q) * q_mul;
         }
-        const int i = pos0 + row_query(flat, n_rows, group);
+        const int i = pos0 + row_query(rm, flat);
         const int pos = sink_mode ? i - max(0, i + 1 - n_sink - span) : i - rope_base;
         float cs, sn;
         rope_angle((float)pos, inv_freq[d], &cs, &sn);
@@ -460,9 +484,9 @@ static inline void stage_q_tile(__local float *q_tile, __global const io_t *q, i
         const int r = e / (HEAD_DIM / 4), c = e % (HEAD_DIM / 4);
         const int flat = flat0 + r;
         float4 x = (float4)(0.0f);
-        if (flat < n_rows * group) {
-            const long off = (long)(row0 + flat / group) * q_stride +
-                             (long)(kvh * group + flat % group) * HEAD_DIM;
+        if (flat < rm->n_q * rm->group) {
+            const long off = (long)(row0 + row_of(rm, flat)) * q_stride +
+                             (long)(kvh * rm->group + flat % rm->group) * HEAD_DIM;
             x = LOAD_IO4(q + off + 4 * c) * q_mul;
         }
         ((__local float4 *)q_tile)[r * (ROW_STRIDE / 4) + c] = x;
@@ -471,15 +495,16 @@ static inline void stage_q_tile(__local float *q_tile, __global const io_t *q, i
 }
 
 #if HAS_ROPE
-/* turns the staged keys (cached unrotated) of a tile to their positions in the
-   cache, j - key_shift; one work-item per (key, pair of columns) */
-static inline void turn_k_tile(__local float *k_tile, int j0, int jn, int key_shift, int lid,
-                               __global const float *inv_freq)
+/* turns the staged keys (cached unrotated) of a tile, positions j0, j0 + stride,
+   ..., to their positions in the cache, j - key_shift; one work-item per (key,
+   pair of columns) */
+static inline void turn_k_tile(__local float *k_tile, int j0, int stride, int jn, int key_shift,
+                               int lid, __global const float *inv_freq)
 {
     for (int e = lid; e < jn * (HEAD_DIM / 2); e += WG_SIZE) {
         const int jj = e / (HEAD_DIM / 2), d = e % (HEAD_DIM / 2);
         float cs, sn;
-        rope_angle((float)(j0 + jj - key_shift), inv_freq[d], &cs, &sn);
+        rope_angle((float)(j0 + jj * stride - key_shift), inv_freq[d], &cs, &sn);
         __local float *row = k_tile + jj * ROW_STRIDE;
         const float x1 = row[d], x2 = row[d + HEAD_DIM / 2];
         row[d] = x1 * cs - x2 * sn;
@@ -566,14 +591,23 @@ __kernel void attend_tiled(__global const io_t *q, __global const io_t *k, __glo
     ENTRY_OF_GROUP();
 
     /* the group's rows, the queries they belong to, and the key ranges their
-       band reaches; a block past a shorter entry's rows has nothing to do */
+       band reaches; a block past a shorter entry's rows has nothing to do.
+       Dilated, blocks go residue by residue: per_res blocks each. */
+#if HAS_DILATION
+    const int per_res = ((rows_cap + dil - 1) / dil * group + BLOCK_M - 1) / BLOCK_M;
+    const int res = (int)get_group_id(0) / per_res;
+    const row_map rm = {res, dil, n_rows > res ? (n_rows - res + dil - 1) / dil : 0, group};
+    const int flat0 = (int)get_group_id(0) % per_res * BLOCK_M;
+#else
+    const row_map rm = {0, 1, n_rows, group};
     const int flat0 = (int)get_group_id(0) * BLOCK_M;
-    if (flat0 >= n_rows * group)
+#endif
+    if (flat0 >= rm.n_q * group)
         return;
-    const int i_first = pos0 + row_query(flat0, n_rows, group);
-    const int i_last = pos0 + row_query(flat0 + BLOCK_M - 1, n_rows, group);
+    const int i_first = pos0 + row_query(&rm, flat0);
+    const int i_last = pos0 + row_query(&rm, flat0 + BLOCK_M - 1);
     const key_ranges kr =
-        band_ranges(i_first, i_last, pos0 + n_rows, n_sink, win_left, win_right, causal);
+        band_ranges(i_first, i_last, pos0 + n_rows, n_sink, win_left, win_right, causal, dil);
     const int t_begin = (int)((long)kr.n_tiles * split / n_split);
     const int t_end = (int)((long)kr.n_tiles * (split + 1) / n_split);
 
@@ -586,8 +620,8 @@ __kernel void attend_tiled(__global const io_t *q, __global const io_t *k, __glo
     const int rope_base = max(0, i_first + 1 - n_sink - span);
     int q_sink_mode = -1; /* which turn of Q is staged; none yet */
 #else
-    stage_q_tile(q_tile, q, flat0, n_rows, group, row0, q_stride, kvh, q_mul, lid, pos0, 0, 0,
-                 n_sink, span, inv_freq);
+    stage_q_tile(q_tile, q, flat0, &rm, row0, q_stride, kvh, q_mul, lid, pos0, 0, 0, n_sink,
+                 span, inv_freq);
 #endif
 
     int i_row[MWI];
@@ -595,7 +629,7 @@ __kernel void attend_tiled(__global const io_t *q, __global const io_t *k, __glo
     DT o[MWI][DX];
 #pragma unroll
     for (int a = 0; a < MWI; a++) {
-        i_row[a] = pos0 + row_query(flat0 + tm + WG_M * a, n_rows, group);
+        i_row[a] = pos0 + row_query(&rm, flat0 + tm + WG_M * a);
         m[a] = NEG_BIG;
         l[a] = 0.0f;
 #pragma unroll
@@ -604,35 +638,31 @@ __kernel void attend_tiled(__global const io_t *q, __global const io_t *k, __glo
     }
 
     for (int t = t_begin; t < t_end; t++) {
-        int j0, range;
-        const int jn = range_tile(&kr, t, &j0, &range);
-        /* a full tile every row sees whole needs no mask (dilated bands always do) */
-#if HAS_DILATION
-        const int interior = jn == BLOCK_N && (range == 0 || range == 3);
-#else
+        int j0, range, stride;
+        const int jn = range_tile(&kr, t, &j0, &range, &stride);
+        /* a full tile every row sees whole needs no mask */
         const int interior = jn == BLOCK_N && (range == 0 || range == 3 ||
                                                (j0 >= i_last - win_left &&
-                                                j0 + BLOCK_N - 1 <= i_first + win_right));
-#endif
-        const int ring_keys = clamp(pos0 - j0, 0, jn);
-        const tile_addr ring_at =
-            tile_address(j0, 1, 1, pos0, row0, ring_seq, n_sink, span, n_kv_heads, kvh, kv_stride);
-        const tile_addr fresh_at =
-            tile_address(j0, 1, 0, pos0, row0, ring_seq, n_sink, span, n_kv_heads, kvh, kv_stride);
+                                                j0 + (BLOCK_N - 1) * stride <= i_first + win_right));
+        const int ring_keys = (pos0 - j0 + stride - 1) / stride; /* before pos0: in the ring */
+        const tile_addr ring_at = tile_address(j0, stride, 1, pos0, row0, ring_seq, n_sink, span,
+                                               n_kv_heads, kvh, kv_stride);
+        const tile_addr fresh_at = tile_address(j0, stride, 0, pos0, row0, ring_seq, n_sink, span,
+                                                n_kv_heads, kvh, kv_stride);
         /* the previous tile's V and P are no longer read */
         barrier(CLK_LOCAL_MEM_FENCE);
 #if HAS_ROPE
         const int sink_keys = range != 2;
         if (sink_keys != q_sink_mode) {
             q_sink_mode = sink_keys;
-            stage_q_tile(q_tile, q, flat0, n_rows, group, row0, q_stride, kvh, q_mul, lid, pos0,
+            stage_q_tile(q_tile, q, flat0, &rm, row0, q_stride, kvh, q_mul, lid, pos0,
                          q_sink_mode, rope_base, n_sink, span, inv_freq);
         }
 #endif
         stage_kv_tile(kv_tile, &ring_at, &fresh_at, ring_keys, ring_k, k, jn, lid);
         barrier(CLK_LOCAL_MEM_FENCE);
 #if HAS_ROPE
-        turn_k_tile(kv_tile, j0, jn, range != 2 ? 0 : rope_base, lid, inv_freq);
+        turn_k_tile(kv_tile, j0, stride, jn, range != 2 ? 0 : rope_base, lid, inv_freq);
         barrier(CLK_LOCAL_MEM_FENCE);
 #endif
         float s[MWI][NWI];
@@ -649,8 +679,9 @@ __kernel void attend_tiled(__global const io_t *q, __global const io_t *k, __glo
 #if HAS_SOFTCAP
                 x = softcap * tanh(x / softcap) * LOG2E;
 #endif
-                if (!interior && (jj >= jn || !band_visible(i_row[a], j0 + jj, n_sink, win_left,
-                                                            win_right, dil, causal)))
+                if (!interior &&
+                    (jj >= jn || !band_visible(i_row[a], j0 + jj * stride, n_sink, win_left,
+                                               win_right, dil, causal)))
                     x = -INFINITY;
                 s[a][bb] = x;
                 mx = fmax(mx, x);
@@ -694,12 +725,12 @@ __kernel void attend_tiled(__global const io_t *q, __global const io_t *k, __glo
     for (int a = 0; a < MWI; a++) {
         const int r = tm + WG_M * a;
         const int flat = flat0 + r;
-        if (flat >= n_rows * group)
+        if (flat >= rm.n_q * group)
             continue;
         float l_row = 0.0f;
         for (int u = 0; u < WG_N; u++)
             l_row += red[r * WG_N + u];
-        const int qi = flat / group, h = kvh * group + flat % group;
+        const int qi = row_of(&rm, flat), h = kvh * group + flat % group;
         if (n_split > 1) {
             __global float *p = partial + ((((long)b * rows_cap + qi) * n_heads + h) * n_split +
                                            split) * (2 + HEAD_DIM);

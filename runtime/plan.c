@@ -58,6 +58,15 @@ static int plan_splits(const swacl_caps *caps, const swacl_params *p, long group
     return split;
 }
 
+/* Dilated, a work-group's rows share a residue modulo dil (their bands share
+   keys): the residues that have rows, and the most rows one has. */
+static void residues(const swacl_attend_shape *sh, int *n_res, int *rows_res)
+{
+    const int dil = sh->dilated && sh->dil > 1 ? sh->dil : 1;
+    *n_res = sh->n_rows < dil ? sh->n_rows : dil;
+    *rows_res = (sh->n_rows + dil - 1) / dil;
+}
+
 /* local memory of attend_tiled's tiles (cl/attend.cl: Q, K/V, P and the row
    reductions, row pitches head_dim + 4 and block_n + 1) */
 static size_t tiled_local_bytes(int hd, int block_m, int block_n, int wg_n)
@@ -75,7 +84,9 @@ static swacl_status plan_tiled(const swacl_caps *caps, const swacl_params *p,
 {
     const int hd = sh->head_dim;
     const int group = sh->n_heads / sh->n_kv_heads;
-    const long rows = (long)sh->n_rows * group;
+    int n_res, rows_res;
+    residues(sh, &n_res, &rows_res);
+    const long rows = (long)rows_res * group; /* of one residue */
     int wg_m = p->wg_m > 0 ? p->wg_m : 8, wg_n = p->wg_n > 0 ? p->wg_n : 16;
     /* decode has a work-group size of its own: its work-items move to keys below */
     if (p->decode_wg > 0 && rows < wg_m && next_pow2((int)rows) < wg_m)
@@ -124,7 +135,7 @@ static swacl_status plan_tiled(const swacl_caps *caps, const swacl_params *p,
         dvec /= 2;
 
     const int wg = wg_m * wg_n;
-    const long n_blocks = (rows + block_m - 1) / block_m;
+    const long n_blocks = n_res * ((rows + block_m - 1) / block_m);
     const long groups = n_blocks * sh->n_kv_heads * sh->n_batch;
     pl->n_split = n_blocks == 1 ? plan_splits(caps, p, groups, sh->reach) : 1;
     pl->kernel = "attend_tiled";
@@ -178,10 +189,8 @@ static swacl_status plan_rows(const swacl_caps *caps, const swacl_params *p,
     const int decode_gh = stream ? (group < 8 ? group : 8) : 0;
     const int n_hchunks = stream ? (group + decode_gh - 1) / decode_gh : 1;
     const int items_g = group / rpi; /* work-items per query in a work-group */
-    /* dilated, a work-group's rows share a residue modulo dil (their bands share
-       keys), so a block holds up to ceil(n_rows / dil) of them */
-    const int dil = sh->dilated && sh->dil > 1 ? sh->dil : 1;
-    const int rows_res = (sh->n_rows + dil - 1) / dil;
+    int n_res, rows_res;
+    residues(sh, &n_res, &rows_res);
     /* Queries per block grow with the keys a query sees (w): staging a tile
        costs the same however many rows share it, while the tiles at the band's
        edges, which the block's rows see only in part, grow with the block.
@@ -189,7 +198,7 @@ static swacl_status plan_rows(const swacl_caps *caps, const swacl_params *p,
        128 at W 4096, the best of 32/64/128 in alternating rounds on PoCL
        (2 EPYC vCPUs; 128 ran Mistral-shape prefill 9% faster than 64, and
        the laptop shape 40% slower). block_m is the cap. */
-    const long w = sh->reach / dil;
+    const long w = sh->reach / (sh->dilated && sh->dil > 1 ? sh->dil : 1);
     int want_m = 1;
     while (want_m * 2 <= p->block_m && (long)want_m * want_m * 4 <= 8 * w)
         want_m *= 2;
@@ -215,7 +224,7 @@ static swacl_status plan_rows(const swacl_caps *caps, const swacl_params *p,
     pl->block_n = block_n;
     pl->appends = stream && sh->has_ring;
 
-    const int n_qblocks = dil * ((rows_res + block_m - 1) / block_m);
+    const int n_qblocks = n_res * ((rows_res + block_m - 1) / block_m);
     const long groups = (long)n_qblocks * sh->n_kv_heads * n_hchunks * sh->n_batch;
     pl->n_split = sh->n_rows <= block_m ? plan_splits(caps, p, groups, sh->reach) : 1;
     if (stream) {

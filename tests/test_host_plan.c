@@ -129,8 +129,11 @@ static void check_tiled(const swacl_caps *c, const swacl_attend_shape *sh,
     assert_int_equal(pl->local[0], (size_t)(wm * wn));
     assert_true(pl->local[0] <= (size_t)c->max_wg_size);
     assert_true(pl->local_bytes > 0 && pl->local_bytes <= c->local_mem);
-    const long rows = (long)sh->n_rows * (sh->n_heads / sh->n_kv_heads);
-    assert_int_equal(pl->global[0], (size_t)((rows + bm - 1) / bm) * pl->local[0]);
+    /* dilated, blocks go residue by residue (only residues that have rows) */
+    const int dil = sh->dilated ? sh->dil : 1;
+    const int n_res = sh->n_rows < dil ? sh->n_rows : dil;
+    const long rows = (long)((sh->n_rows + dil - 1) / dil) * (sh->n_heads / sh->n_kv_heads);
+    assert_int_equal(pl->global[0], (size_t)n_res * ((rows + bm - 1) / bm) * pl->local[0]);
     assert_int_equal(pl->global[1], (size_t)sh->n_kv_heads);
     assert_int_equal(pl->global[2], (size_t)sh->n_batch * pl->n_split);
     /* no more rows per work-group than the work needs, rounded to a power of 2 */
@@ -287,6 +290,39 @@ static void cpu_query_blocks_follow_the_window(void **state)
     assert_true(p->block_m >= 128);
 }
 
+/* dilated, a block's queries share a residue modulo dil, on both kernels: the
+   grid holds a run of blocks per residue that has rows, and a decode-sized call
+   (fewer rows than dil) launches no block for residues without any */
+static void dilated_grids_go_residue_by_residue(void **state)
+{
+    (void)state;
+    static const char *const sets[] = {"cpu", "gpu-nvidia"};
+    static const int n_rows[] = {4096, 37, 3, 1}, dils[] = {2, 3, 8};
+    for (size_t s = 0; s < sizeof sets / sizeof *sets; s++) {
+        const swacl_caps c = caps_of(sets[s]);
+        swacl_params p = *swacl_params_named(sets[s]);
+        p.stream_decode = 0; /* one-row calls through attend too */
+        for (size_t r = 0; r < sizeof n_rows / sizeof *n_rows; r++)
+            for (size_t d = 0; d < sizeof dils / sizeof *dils; d++) {
+                swacl_attend_shape sh = shape(8, 2, 64, n_rows[r], 1);
+                sh.dilated = 1;
+                sh.dil = dils[d];
+                sh.reach = 512L * dils[d];
+                const swacl_attend_plan pl = plan_ok(&c, &p, &sh);
+                const int n_res = n_rows[r] < dils[d] ? n_rows[r] : dils[d];
+                const int per_res = (n_rows[r] + dils[d] - 1) / dils[d];
+                if (p.tiled) {
+                    check_tiled(&c, &sh, &pl);
+                } else {
+                    const int bm = opt_int(pl.options, "BLOCK_M");
+                    assert_int_equal(pl.global[0],
+                                     (size_t)n_res * ((per_res + bm - 1) / bm) * bm);
+                }
+                assert_true(pl.global[0] / pl.local[0] >= (size_t)n_res);
+            }
+    }
+}
+
 static void too_little_local_memory_is_unsupported(void **state)
 {
     (void)state;
@@ -355,6 +391,7 @@ int main(void)
         cmocka_unit_test(cpu_sets_keep_their_kernels),
         cmocka_unit_test(cpu_rows_per_item_divide_the_group),
         cmocka_unit_test(cpu_query_blocks_follow_the_window),
+        cmocka_unit_test(dilated_grids_go_residue_by_residue),
         cmocka_unit_test(too_little_local_memory_is_unsupported),
         cmocka_unit_test(variants_cover_head_dims_dtypes_and_features),
     };
