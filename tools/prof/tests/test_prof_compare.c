@@ -144,8 +144,8 @@ static void test_plot(void **state)
         assert_non_null(strstr(svg, "<rect x="));
         assert_non_null(strstr(svg, "decode at full window"));
         /* devices by their whole name, once each, above the panels */
-        assert_non_null(strstr(svg, ">A  prof_pocl_quick.json: pthread-skylake-avx512-AMD EPYC (cpu"));
-        assert_non_null(strstr(svg, ">B  prof_pocl_quick.json: pthread-skylake-avx512-AMD EPYC (cpu"));
+        assert_non_null(strstr(svg, ">A  prof_pocl_quick.json: pthread-skylake-avx512-Intel(R) Xeon(R) Processor (cpu"));
+        assert_non_null(strstr(svg, ">B  prof_pocl_quick.json: pthread-skylake-avx512-Intel(R) Xeon(R) Processor (cpu"));
         assert_non_null(strstr(svg, "</svg>\n"));
         assert_null(strstr(svg, "nan"));
         assert_null(strstr(svg, "inf"));
