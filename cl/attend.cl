@@ -641,9 +641,10 @@ __kernel void attend_tiled(__global const io_t *q, __global const io_t *k, __glo
         int j0, range, stride;
         const int jn = range_tile(&kr, t, &j0, &range, &stride);
         /* a full tile every row sees whole needs no mask */
-        const int interior = jn == BLOCK_N && (range == 0 || range == 3 ||
-                                               (j0 >= i_last - win_left &&
-                                                j0 + (BLOCK_N - 1) * stride <= i_first + win_right));
+        const int interior =
+            jn == BLOCK_N && (range == 0 || range == 3 ||
+                              (j0 >= i_last - win_left &&
+                               j0 + (BLOCK_N - 1) * stride <= i_first + win_right));
         const int ring_keys = (pos0 - j0 + stride - 1) / stride; /* before pos0: in the ring */
         const tile_addr ring_at = tile_address(j0, stride, 1, pos0, row0, ring_seq, n_sink, span,
                                                n_kv_heads, kvh, kv_stride);
