@@ -3,6 +3,7 @@
 #define _POSIX_C_SOURCE 200809L
 
 #include "bincache.h"
+#include "digest.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -20,13 +21,11 @@ enum {
     OFF_VERSION = 8,
     OFF_SIZE = 12,
     OFF_DIGEST = 20,
-    DIGEST_SIZE = 16, /* XXH3-128, canonical form */
     OFF_KEY = 36,
     KEY_HEX_LEN = SWACL_BINCACHE_KEY_LEN,
 };
-_Static_assert(sizeof(XXH128_canonical_t) == DIGEST_SIZE, "digest size");
-_Static_assert(KEY_HEX_LEN == 2 * DIGEST_SIZE, "key length");
-_Static_assert(OFF_DIGEST + DIGEST_SIZE == OFF_KEY, "header layout");
+_Static_assert(KEY_HEX_LEN == 2 * SWACL_DIGEST_SIZE, "key length");
+_Static_assert(OFF_DIGEST + SWACL_DIGEST_SIZE == OFF_KEY, "header layout");
 _Static_assert(OFF_KEY + KEY_HEX_LEN == SWACL_BINCACHE_HEADER_SIZE, "header layout");
 
 /* ---- small helpers -------------------------------------------------------------- */
@@ -57,14 +56,6 @@ static uint64_t get_u64(const unsigned char *p)
     for (int i = 7; i >= 0; i--)
         v = (v << 8) | p[i];
     return v;
-}
-
-/* XXH3-128 of n bytes, canonical form */
-static void payload_digest(const unsigned char *data, size_t n, unsigned char out[DIGEST_SIZE])
-{
-    XXH128_canonical_t c;
-    XXH128_canonicalFromHash(&c, XXH3_128bits(data, n));
-    memcpy(out, c.digest, DIGEST_SIZE);
 }
 
 /* Keys become file names, so only the exact form this file writes is accepted:
@@ -266,7 +257,7 @@ void swacl_bincache_key(const char *const parts[], int n_parts,
     XXH128_canonical_t c;
     XXH128_canonicalFromHash(&c, XXH3_128bits_digest(st));
     XXH3_freeState(st);
-    for (int i = 0; i < DIGEST_SIZE; i++) {
+    for (int i = 0; i < SWACL_DIGEST_SIZE; i++) {
         hex_out[2 * i] = hex_digits[c.digest[i] >> 4];
         hex_out[2 * i + 1] = hex_digits[c.digest[i] & 15];
     }
@@ -291,8 +282,8 @@ int swacl_bincache_parse(const unsigned char *data, size_t n, const char *key_he
         return 0;
     if (memcmp(data + OFF_KEY, key_hex, KEY_HEX_LEN) != 0)
         return 0;
-    unsigned char digest[DIGEST_SIZE];
-    payload_digest(data + SWACL_BINCACHE_HEADER_SIZE, (size_t)size, digest);
+    unsigned char digest[SWACL_DIGEST_SIZE];
+    swacl_digest(data + SWACL_BINCACHE_HEADER_SIZE, (size_t)size, digest);
     if (memcmp(digest, data + OFF_DIGEST, sizeof digest) != 0)
         return 0;
     *payload = data + SWACL_BINCACHE_HEADER_SIZE;
@@ -366,7 +357,7 @@ int swacl_bincache_store(const char *dir, const char *key_hex, const unsigned ch
     memcpy(header + OFF_MAGIC, SWACL_BINCACHE_MAGIC, 8);
     put_u32(header + OFF_VERSION, SWACL_BINCACHE_FORMAT_VERSION);
     put_u64(header + OFF_SIZE, (uint64_t)size);
-    payload_digest(bin, size, header + OFF_DIGEST);
+    swacl_digest(bin, size, header + OFF_DIGEST);
     memcpy(header + OFF_KEY, key_hex, KEY_HEX_LEN);
 
     char *path = entry_path(dir, key_hex);

@@ -5,7 +5,7 @@
  * restore. */
 #include "cache.h"
 
-#include <xxhash.h>
+#include "digest.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -417,17 +417,9 @@ typedef struct blob_header {
     uint32_t version;
     uint32_t n_layers;
     uint64_t total_size;
-    unsigned char digest[16]; /* XXH3-128 (canonical form) of everything after the header */
+    unsigned char digest[SWACL_DIGEST_SIZE]; /* of everything after the header (digest.h) */
     unsigned char zero[16];   /* zeros: the header keeps its 56 bytes */
 } blob_header;
-
-/* the blob's checksum: a corruption check, not a signature */
-static void blob_digest(const void *p, size_t n, unsigned char out[16])
-{
-    XXH128_canonical_t c;
-    XXH128_canonicalFromHash(&c, XXH3_128bits(p, n));
-    memcpy(out, c.digest, 16);
-}
 
 typedef struct blob_layer {
     int32_t n_slots, n_kv_heads, head_dim, kv_dtype;
@@ -498,7 +490,7 @@ swacl_status swacl_cache_seq_save(swacl_cache *c, int seq, void *buf, size_t buf
     h.version = BLOB_VERSION;
     h.n_layers = (uint32_t)c->n_layers;
     h.total_size = need;
-    blob_digest((unsigned char *)buf + sizeof h, need - sizeof h, h.digest);
+    swacl_digest((unsigned char *)buf + sizeof h, need - sizeof h, h.digest);
     memcpy(buf, &h, sizeof h);
     *size_out = need;
     return SWACL_OK;
@@ -546,9 +538,9 @@ swacl_status swacl_cache_blob_check(const swacl_cache *c, const void *buf, size_
         }
         p += sizeof rec + 2 * c->layers[l].seq_bytes;
     }
-    unsigned char digest[16];
+    unsigned char digest[SWACL_DIGEST_SIZE];
     static const unsigned char zero[16];
-    blob_digest((const unsigned char *)buf + sizeof h, need - sizeof h, digest);
+    swacl_digest((const unsigned char *)buf + sizeof h, need - sizeof h, digest);
     if (memcmp(digest, h.digest, sizeof digest) != 0 || memcmp(h.zero, zero, sizeof zero) != 0) {
         snprintf(msg, msg_size, "blob is corrupt (checksum mismatch)");
         return SWACL_ERR_INVALID_ARGUMENT;

@@ -19,9 +19,9 @@
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <unistd.h>
-#include <xxhash.h>
 
 #include "bincache.h"
+#include "digest.h"
 
 /* a key and its NUL */
 #define KEY_BUF (SWACL_BINCACHE_KEY_LEN + 1)
@@ -29,7 +29,7 @@
 /* ---- helpers ---------------------------------------------------------------------- */
 
 /* header offsets, written out here independently of bincache.c */
-enum { AT_VERSION = 8, AT_SIZE = 12, AT_DIGEST = 20, DIGEST_SIZE = 16, AT_KEY = 36 };
+enum { AT_VERSION = 8, AT_SIZE = 12, AT_DIGEST = 20, AT_KEY = 36 };
 
 static void put_le64(unsigned char *p, uint64_t v)
 {
@@ -226,11 +226,11 @@ static void test_key_follows_format(void **state)
             memcpy(msg + n, parts[i], len);
         n += len;
     }
-    XXH128_canonical_t c;
-    XXH128_canonicalFromHash(&c, XXH3_128bits(msg, n));
+    unsigned char d[SWACL_DIGEST_SIZE];
+    swacl_digest(msg, n, d);
     char want[KEY_BUF];
-    for (size_t i = 0; i < sizeof c.digest; i++)
-        snprintf(want + 2 * i, 3, "%02x", c.digest[i]);
+    for (size_t i = 0; i < sizeof d; i++)
+        snprintf(want + 2 * i, 3, "%02x", d[i]);
 
     char got[KEY_BUF];
     swacl_bincache_key(parts, n_parts, got);
@@ -256,9 +256,9 @@ static void test_round_trip(void **state)
     unsigned char *stored = slurp(file, &file_size);
     assert_int_equal(file_size, SWACL_BINCACHE_HEADER_SIZE + sizeof payload);
     /* the header holds the payload's XXH3-128, canonical form, and the key */
-    XXH128_canonical_t digest;
-    XXH128_canonicalFromHash(&digest, XXH3_128bits(payload, sizeof payload));
-    assert_memory_equal(stored + AT_DIGEST, digest.digest, DIGEST_SIZE);
+    unsigned char digest[SWACL_DIGEST_SIZE];
+    swacl_digest(payload, sizeof payload, digest);
+    assert_memory_equal(stored + AT_DIGEST, digest, SWACL_DIGEST_SIZE);
     assert_memory_equal(stored + AT_KEY, key, SWACL_BINCACHE_KEY_LEN);
     free(stored);
 
@@ -388,7 +388,7 @@ static void test_corrupt_entries_are_deleted(void **state)
         assert_int_equal(swacl_bincache_parse(data, n, stored_key, &view, &view_size), 1);
         switch (mutations[i].m) {
         case FLIP_PAYLOAD_BYTE: data[header + 500] ^= 0x01; break;
-        case FLIP_DIGEST_BYTE: data[AT_DIGEST + DIGEST_SIZE - 1] ^= 0x80; break;
+        case FLIP_DIGEST_BYTE: data[AT_DIGEST + SWACL_DIGEST_SIZE - 1] ^= 0x80; break;
         case TRUNCATE_HEADER: n = 10; break;
         case TRUNCATE_PAYLOAD: n -= 1; break;
         case WRONG_MAGIC: data[0] = 'X'; break;
@@ -465,9 +465,7 @@ static void test_parse_rejects_any_damage(void **state)
     unsigned char empty_entry[SWACL_BINCACHE_HEADER_SIZE];
     memcpy(empty_entry, data, sizeof empty_entry);
     put_le64(empty_entry + AT_SIZE, 0);
-    XXH128_canonical_t empty_digest;
-    XXH128_canonicalFromHash(&empty_digest, XXH3_128bits(NULL, 0));
-    memcpy(empty_entry + AT_DIGEST, empty_digest.digest, DIGEST_SIZE);
+    swacl_digest(NULL, 0, empty_entry + AT_DIGEST);
     assert_int_equal(swacl_bincache_parse(empty_entry, sizeof empty_entry, key, &p, &psize), 0);
 
     /* random bytes behind a valid magic and version, so the deeper checks run */

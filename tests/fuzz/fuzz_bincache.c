@@ -1,23 +1,16 @@
 /* fuzz_bincache.c — arbitrary bytes as an on-disk program cache entry for
  * swacl_bincache_parse, which must stay inside it and accept only valid ones. */
 #include "bincache.h"
+#include "digest.h"
 #include "fuzz_input.h"
-
-#include <xxhash.h>
 
 /* the key every entry is looked up under, unless the input brings its own */
 static const char default_key[] = "00112233445566778899aabbccddeeff";
 _Static_assert(sizeof default_key == SWACL_BINCACHE_KEY_LEN + 1, "default key length");
 
 /* header offsets, from bincache.h's format table */
-enum { AT_DIGEST = 20, DIGEST_SIZE = 16, AT_KEY = 36, KEY_IN = SWACL_BINCACHE_KEY_LEN + 1 };
+enum { AT_DIGEST = 20, AT_KEY = 36, KEY_IN = SWACL_BINCACHE_KEY_LEN + 1 };
 
-static void digest_of(const unsigned char *data, size_t n, unsigned char out[DIGEST_SIZE])
-{
-    XXH128_canonical_t c;
-    XXH128_canonicalFromHash(&c, XXH3_128bits(data, n));
-    memcpy(out, c.digest, DIGEST_SIZE);
-}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -42,8 +35,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     /* "reseal": give the payload its true digest, so the fuzzer can reach the
        checks after the checksum */
     if ((flags & 1) && size >= SWACL_BINCACHE_HEADER_SIZE)
-        digest_of(entry + SWACL_BINCACHE_HEADER_SIZE, size - SWACL_BINCACHE_HEADER_SIZE,
-                  entry + AT_DIGEST);
+        swacl_digest(entry + SWACL_BINCACHE_HEADER_SIZE, size - SWACL_BINCACHE_HEADER_SIZE,
+                     entry + AT_DIGEST);
 
     const unsigned char *payload = (const unsigned char *)"untouched";
     size_t payload_size = 12345;
@@ -59,8 +52,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         FUZZ_CHECK(memcmp(entry + AT_KEY, key, SWACL_BINCACHE_KEY_LEN) == 0 &&
                        strlen(key) == SWACL_BINCACHE_KEY_LEN,
                    "entry accepted under another key");
-        unsigned char digest[DIGEST_SIZE];
-        digest_of(payload, payload_size, digest);
+        unsigned char digest[SWACL_DIGEST_SIZE];
+        swacl_digest(payload, payload_size, digest);
         FUZZ_CHECK(memcmp(digest, entry + AT_DIGEST, sizeof digest) == 0,
                    "entry with a wrong digest accepted");
     } else {
