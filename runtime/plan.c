@@ -59,12 +59,14 @@ static int plan_splits(const swacl_caps *caps, const swacl_params *p, long group
 }
 
 /* Dilated, a work-group's rows share a residue modulo dil (their bands share
-   keys): the residues that have rows, and the most rows one has. */
-static void residues(const swacl_attend_shape *sh, int *n_res, int *rows_res)
+   keys): the residues that have rows, and the most rows one has. Returns dil
+   (1 when dense). */
+static int residues(const swacl_attend_shape *sh, int *n_res, int *rows_res)
 {
     const int dil = sh->dilated && sh->dil > 1 ? sh->dil : 1;
     *n_res = sh->n_rows < dil ? sh->n_rows : dil;
     *rows_res = (sh->n_rows + dil - 1) / dil;
+    return dil;
 }
 
 /* local memory of attend_tiled's tiles (cl/attend.cl: Q, K/V, P and the row
@@ -190,7 +192,7 @@ static swacl_status plan_rows(const swacl_caps *caps, const swacl_params *p,
     const int n_hchunks = stream ? (group + decode_gh - 1) / decode_gh : 1;
     const int items_g = group / rpi; /* work-items per query in a work-group */
     int n_res, rows_res;
-    residues(sh, &n_res, &rows_res);
+    const int dil = residues(sh, &n_res, &rows_res);
     /* Queries per block grow with the keys a query sees (w): staging a tile
        costs the same however many rows share it, while the tiles at the band's
        edges, which the block's rows see only in part, grow with the block.
@@ -198,7 +200,7 @@ static swacl_status plan_rows(const swacl_caps *caps, const swacl_params *p,
        128 at W 4096, the best of 32/64/128 in alternating rounds on PoCL
        (2 EPYC vCPUs; 128 ran Mistral-shape prefill 9% faster than 64, and
        the laptop shape 40% slower). block_m is the cap. */
-    const long w = sh->reach / (sh->dilated && sh->dil > 1 ? sh->dil : 1);
+    const long w = sh->reach / dil;
     int want_m = 1;
     while (want_m * 2 <= p->block_m && (long)want_m * want_m * 4 <= 8 * w)
         want_m *= 2;
